@@ -1,0 +1,27 @@
+# musicfusion: collect -> preprocess -> extract -> train -> evaluate -> track.
+# Settings: params.yaml (validated by workflow/schemas/params.schema.yaml).
+# Pick a dataset with `snakemake --config dataset=tiny`.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "params.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/collect.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/tracking.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

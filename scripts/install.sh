@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything musicfusion needs on Debian 12 (or Ubuntu) with Python 3.11:
+# FluidSynth and the FluidR3 General MIDI soundfont from apt, a virtual environment in .venv,
+# and this package with its pinned dependencies. Safe to run again; never asks a question.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends fluidsynth fluid-soundfont-gm git >/dev/null
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "musicfusion installed in .venv ($(.venv/bin/python --version))"

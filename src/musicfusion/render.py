@@ -1,0 +1,130 @@
+"""Turning a list of notes into media: a MIDI file, FluidSynth audio and a piano-roll video."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TICKS_PER_BEAT = 480
+MIDI_TEMPO_BPM = 120  # the MIDI file's own clock; note times are already in seconds
+
+
+@dataclass(frozen=True)
+class NoteEvent:
+    pitch: int
+    start: float  # seconds
+    end: float  # seconds
+    voice: int  # index of the part the note came from
+
+
+def write_midi(notes: list[NoteEvent], program: int, path: Path, velocity: int = 90) -> None:
+    """Write the notes as a one-track General MIDI file playing ``program``."""
+    import mido
+
+    seconds_per_tick = 60.0 / MIDI_TEMPO_BPM / TICKS_PER_BEAT
+    messages = []
+    for note in notes:
+        on = round(note.start / seconds_per_tick)
+        off = max(on + 1, round(note.end / seconds_per_tick))
+        messages.append((off, 0, note.pitch))  # note-offs sort before note-ons at one tick
+        messages.append((on, 1, note.pitch))
+    messages.sort()
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(MIDI_TEMPO_BPM), time=0))
+    track.append(mido.Message("program_change", program=program, channel=0, time=0))
+    now = 0
+    for tick, is_on, pitch in messages:
+        kind = "note_on" if is_on else "note_off"
+        track.append(mido.Message(kind, note=pitch, velocity=velocity if is_on else 0,
+                                  channel=0, time=tick - now))
+        now = tick
+    midi = mido.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
+    midi.tracks.append(track)
+    midi.save(str(path))
+
+
+def fluidsynth_available() -> bool:
+    return shutil.which("fluidsynth") is not None
+
+
+def render_audio(notes: list[NoteEvent], program: int, soundfont: str | Path, sample_rate: int,
+                 gain: float, clip_seconds: float) -> np.ndarray:
+    """Render notes with FluidSynth; return float32 stereo samples (n, 2) of exactly clip length."""
+    import soundfile as sf
+
+    if not fluidsynth_available():
+        raise RuntimeError("fluidsynth is not installed: run scripts/install.sh (Debian package fluidsynth)")
+    if not Path(soundfont).is_file():
+        raise RuntimeError(f"{soundfont}: soundfont not found (Debian package fluid-soundfont-gm)")
+    with tempfile.TemporaryDirectory(prefix="musicfusion-render-") as tmp:
+        midi_path, wav_path = Path(tmp) / "clip.mid", Path(tmp) / "clip.wav"
+        write_midi(notes, program, midi_path)
+        # -n no MIDI input, -i no shell, -q quiet; chorus and reverb stay on (a real performance
+        # space), both are deterministic in FluidSynth.
+        cmd = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(sample_rate), "-T", "wav",
+               "-O", "float", "-F", str(wav_path), str(soundfont), str(midi_path)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not wav_path.is_file():
+            raise RuntimeError(f"fluidsynth failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+        audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
+    if sr != sample_rate:
+        raise RuntimeError(f"fluidsynth wrote {sr} Hz, expected {sample_rate} Hz")
+    n = int(round(clip_seconds * sample_rate))
+    if len(audio) >= n:
+        return audio[:n]
+    return np.vstack([audio, np.zeros((n - len(audio), audio.shape[1]), dtype=np.float32)])
+
+
+# Part colours (BGR) so that voices stay apart on screen; the current note is drawn brighter.
+_VOICE_COLOURS = [(230, 160, 60), (80, 200, 120), (70, 120, 240), (200, 90, 200),
+                  (60, 210, 230), (180, 180, 180)]
+
+
+def piano_roll_frames(notes: list[NoteEvent], clip_seconds: float, fps: int, width: int, height: int,
+                      window_seconds: float, lowest_pitch: int, highest_pitch: int):
+    """Yield BGR uint8 frames of a scrolling piano roll, the playhead in the middle of the frame."""
+    import cv2
+
+    px_per_second = width / window_seconds
+    half = width // 2
+    roll_width = int(np.ceil(clip_seconds * px_per_second)) + width
+    span = highest_pitch - lowest_pitch + 1
+    row = height / span
+    roll = np.full((height, roll_width, 3), 16, dtype=np.uint8)
+    for octave_c in range(lowest_pitch + (-lowest_pitch) % 12, highest_pitch + 1, 12):
+        y = int(height - (octave_c - lowest_pitch + 1) * row)
+        roll[y, :] = 48  # a faint line at every C, like the keyboard's octaves
+    for note in notes:
+        if not lowest_pitch <= note.pitch <= highest_pitch:
+            continue
+        x0 = half + int(note.start * px_per_second)
+        x1 = max(x0 + 1, half + int(note.end * px_per_second) - 1)
+        y1 = int(height - (note.pitch - lowest_pitch) * row)
+        y0 = int(y1 - max(row, 2))
+        colour = _VOICE_COLOURS[note.voice % len(_VOICE_COLOURS)]
+        cv2.rectangle(roll, (x0, y0), (x1, y1 - 1), colour, thickness=-1)
+    n_frames = int(round(clip_seconds * fps))
+    for i in range(n_frames):
+        left = int(round(i / fps * px_per_second))
+        frame = roll[:, left:left + width].copy()
+        cv2.line(frame, (half, 0), (half, height - 1), (255, 255, 255), 1)
+        yield frame
+
+
+def write_video(frames, path: Path, fps: int, width: int, height: int) -> None:
+    """Write frames with the mp4v codec, which the pip OpenCV wheel both writes and reads."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f"{path}: OpenCV cannot open an mp4v video writer")
+    try:
+        for frame in frames:
+            writer.write(frame)
+    finally:
+        writer.release()

@@ -1,0 +1,115 @@
+"""Tracking: one MLflow run per method and task, with params, metrics, artifacts and provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from musicfusion.io import write_json
+
+PROJECT_ROOT = Path.cwd()
+
+
+def tracking_uri(configured: str | None, root: str | Path | None = None) -> str:
+    """MLFLOW_TRACKING_URI wins, then params.yaml's tracking.uri, then a local SQLite store."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    if configured:
+        return configured
+    return f"sqlite:///{(Path(root or Path.cwd()) / 'mlflow.db').resolve()}"
+
+
+def artifact_root(root: str | Path | None = None) -> str:
+    return (Path(root or Path.cwd()) / "mlruns").resolve().as_uri()
+
+
+def init_store(uri: str, experiment: str, root: str | Path | None = None) -> str:
+    """Create the store and the experiment once, before parallel jobs race to migrate the schema."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return found.experiment_id
+    location = artifact_root(root) if uri.startswith("sqlite:") else None
+    return client.create_experiment(experiment, artifact_location=location)
+
+
+def git_commit(root: str | Path | None = None) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root or Path.cwd(), capture_output=True,
+                             text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root or Path.cwd(),
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def dataset_fingerprint(manifest_path: str | Path) -> dict:
+    """SHA-256 over the manifest and every media file it names, in manifest order."""
+    from musicfusion.manifest import MODALITIES, path_column, read_manifest
+
+    manifest_path = Path(manifest_path)
+    digest = hashlib.sha256(manifest_path.read_bytes())
+    frame = read_manifest(manifest_path)
+    n_files = 0
+    for row in frame.itertuples(index=False):
+        for modality in MODALITIES:
+            path = manifest_path.parent / getattr(row, path_column(modality))
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    digest.update(hashlib.file_digest(fh, "sha256").digest())
+                n_files += 1
+    return {"sha256": digest.hexdigest(), "n_clips": len(frame), "n_files": n_files}
+
+
+def _model_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "numpy", "musicfusion")]
+
+
+def flatten(prefix: str, obj) -> dict:
+    """Nested params as MLflow's flat key/value pairs: {'a': {'b': 1}} -> {'a.b': '1'}."""
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            out.update(flatten(f"{prefix}.{key}" if prefix else str(key), value))
+        return out
+    return {prefix: json.dumps(obj) if isinstance(obj, (list, tuple)) else str(obj)}
+
+
+def log_method_runs(*, uri: str, experiment: str, method: str, method_params: dict, metrics: dict,
+                    artifacts: dict, model_path: str | Path, params: dict, tags: dict,
+                    out_path: str | Path, extra_metrics: dict | None = None) -> dict:
+    """One run per task; returns and writes {task: run_id}."""
+    import pickle
+
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is None:
+        raise RuntimeError(f"MLflow experiment {experiment!r} not found at {uri}: the store is created "
+                           "by the workflow's onstart hook (musicfusion.tracking.init_store)")
+    with open(model_path, "rb") as fh:
+        models = pickle.load(fh)
+    run_ids = {}
+    for task, task_metrics in sorted(metrics.items()):
+        with mlflow.start_run(experiment_id=exp.experiment_id, run_name=f"{method}/{task}") as run:
+            mlflow.set_tags({**tags, "method": method, "task": task})
+            mlflow.log_params(flatten("", {"method": method_params, **params}))
+            mlflow.log_metrics({k: float(v) for k, v in task_metrics.items()})
+            for key, value in (extra_metrics or {}).get(task, {}).items():
+                mlflow.log_metric(key, float(value))
+            for artifact in artifacts.get(task, []):
+                mlflow.log_artifact(str(artifact))
+            # Explicit requirements: inferring them costs ~7 s per call.
+            mlflow.sklearn.log_model(models[task], name="model", pip_requirements=_model_requirements())
+            run_ids[task] = run.info.run_id
+    write_json(out_path, {"experiment": experiment, "tracking_uri": uri, "runs": run_ids})
+    return run_ids

@@ -1,0 +1,68 @@
+"""Train: fit one registered fusion method on the training split, predict validation and test."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musicfusion.featurestore import load_features
+from musicfusion.fusion import build_method
+from musicfusion.io import atomic_path, write_csv
+
+PREDICTION_COLUMNS = ["clip_id", "split", "task", "true", "predicted", "confidence"]
+PREDICTED_SPLITS = ("validation", "test")
+
+
+def _subset(X: dict, mask: np.ndarray) -> dict:
+    return {m: x[mask] for m, x in X.items()}
+
+
+def fit_method(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int) -> dict:
+    """Fitted models keyed by task (a multi-task model appears under every task)."""
+    train = (clips["split"] == "train").to_numpy()
+    val = (clips["split"] == "validation").to_numpy()
+    probe = build_method(method_params, seed)
+    if getattr(probe, "multitask", False):
+        Y = clips[list(tasks)].to_numpy()
+        probe.fit(_subset(X, train), Y[train], _subset(X, val), Y[val])
+        return {task: probe for task in tasks}
+    models = {}
+    for task in tasks:
+        y = clips[task].to_numpy()
+        model = build_method(method_params, seed)
+        model.fit(_subset(X, train), y[train], _subset(X, val), y[val])
+        models[task] = model
+    return models
+
+
+def predict_table(models: dict, tasks: list[str], X: dict, clips: pd.DataFrame) -> pd.DataFrame:
+    """Predictions and their probability for every validation and test clip and task."""
+    mask = clips["split"].isin(PREDICTED_SPLITS).to_numpy()
+    Xs, rows = _subset(X, mask), clips[mask]
+    frames = []
+    for t, task in enumerate(tasks):
+        model = models[task]
+        if getattr(model, "multitask", False):  # fitted on Y with one column per task, in order
+            proba, classes = model.predict_proba(Xs)[t], model.classes_[t]
+        else:
+            proba, classes = model.predict_proba(Xs), model.classes_
+        best = np.argmax(proba, axis=1)
+        frames.append(pd.DataFrame({
+            "clip_id": rows["clip_id"].to_numpy(), "split": rows["split"].to_numpy(), "task": task,
+            "true": rows[task].to_numpy(), "predicted": np.asarray(classes)[best],
+            "confidence": np.round(proba[np.arange(len(best)), best], 6)}))
+    return pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS]
+
+
+def train(method_params: dict, tasks: list[str], feature_dir: str | Path, seed: int,
+          model_out: str | Path, predictions_out: str | Path) -> pd.DataFrame:
+    X, clips = load_features(feature_dir, method_params["modalities"])
+    models = fit_method(method_params, tasks, X, clips, seed)
+    predictions = predict_table(models, tasks, X, clips)
+    with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(models, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    write_csv(predictions_out, predictions)
+    return predictions

@@ -1,0 +1,515 @@
+"""Cross-modal transfer: map one modality's features onto another's, and score retrieval.
+
+A *mapping* learns, from aligned training rows of a source modality ``X`` (n, d_src) and a
+target modality ``Y`` (n, d_tgt), to put both into one comparable space:
+
+* regression mappings (``ridge``, ``kernel_ridge``, ``random_forest``, ``mlp``) predict the
+  target's reduced representation from the source: ``embed_source(X)`` is the prediction and
+  ``embed_target(Y)`` the true target in the same space;
+* shared-space mappings (``cca``, ``pls``) project both sides onto canonical components:
+  ``embed_source(X)`` and ``embed_target(Y)`` are the two projections.
+
+Every mapping follows the scikit-learn estimator contract (hyper-parameters only in
+``__init__``, learned state in attributes ending with ``_``), so it can be cloned, pickled
+and compared like any other estimator. Mappings are built from a ``transfer.methods`` entry
+of params.yaml by :func:`build_mapping`, dispatched on its ``type`` key through
+:data:`REGISTRY`.
+
+Preprocessing, fitted on the training rows only and shared by all mappings:
+
+1. each side is standardised (``StandardScaler``);
+2. each side is reduced by PCA to ``pca_components`` (capped at
+   ``min(n_samples - 1, n_features)``; ``svd_solver='full'`` so it is deterministic);
+3. the source's PCA scores are divided by one scalar so that their mean per-component
+   variance is 1. This keeps the PCA geometry (unlike whitening, which would inflate the
+   low-variance, noisy directions) and puts inputs on the scale that ``KernelRidge``'s
+   default ``gamma = 1 / n_features`` and the MLP's initialisation expect.
+
+The standardised, PCA-reduced *target* space (step 2, no rescaling) is where regression
+mappings predict and where :func:`mapping_metrics` is computed for them.
+
+Retrieval (:func:`retrieval_ranks`, :func:`retrieval_metrics`, :func:`rank_gallery`) uses
+cosine similarity between query and gallery embeddings.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.cross_decomposition import CCA, PLSCanonical
+from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
+from sklearn.neural_network import MLPRegressor
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from musicfusion.io import atomic_path
+
+__all__ = [
+    "REGISTRY",
+    "CCAMapping",
+    "KernelRidgeMapping",
+    "MLPMapping",
+    "PLSMapping",
+    "RandomForestMapping",
+    "RidgeMapping",
+    "build_mapping",
+    "canonical_correlations",
+    "mapping_metrics",
+    "plot_recall_curves",
+    "rank_gallery",
+    "recall_curve",
+    "retrieval_metrics",
+    "retrieval_ranks",
+]
+
+_EPS = 1e-12
+
+
+# --------------------------------------------------------------------------------------------
+# Shared preprocessing
+# --------------------------------------------------------------------------------------------
+
+
+def _as_2d(a, name: str) -> np.ndarray:
+    """Validate a feature matrix and return it as float64 (1-d input becomes one column)."""
+    a = np.asarray(a)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    return check_array(a, dtype=np.float64, input_name=name)
+
+
+def _fit_reducer(a: np.ndarray, n_components: int, seed: int) -> tuple[StandardScaler, PCA]:
+    n_samples, n_features = a.shape
+    k = max(1, min(int(n_components), n_samples - 1, n_features))
+    scaler = StandardScaler().fit(a)
+    pca = PCA(n_components=k, svd_solver="full", random_state=seed).fit(scaler.transform(a))
+    return scaler, pca
+
+
+class _CrossModalMapping(BaseEstimator):
+    """Standardise + PCA both modalities (fitted on train); subclasses add the mapping.
+
+    Subclasses declare every hyper-parameter, including ``pca_components`` and
+    ``random_state``, in their own ``__init__`` (the scikit-learn contract).
+    """
+
+    def _fit_preprocessing(self, X_src, Y_tgt) -> tuple[np.ndarray, np.ndarray]:
+        X = _as_2d(X_src, "X_src")
+        Y = _as_2d(Y_tgt, "Y_tgt")
+        if X.shape[0] != Y.shape[0]:
+            raise ValueError(
+                f"X_src and Y_tgt must have the same rows (clips): {X.shape[0]} != {Y.shape[0]}"
+            )
+        if X.shape[0] < 2:
+            raise ValueError(f"need at least 2 training rows, got {X.shape[0]}")
+        if int(self.pca_components) < 1:
+            raise ValueError(f"pca_components must be >= 1, got {self.pca_components}")
+        self.n_features_in_ = X.shape[1]
+        self.n_targets_in_ = Y.shape[1]
+        self.src_scaler_, self.src_pca_ = _fit_reducer(X, self.pca_components, self.random_state)
+        self.tgt_scaler_, self.tgt_pca_ = _fit_reducer(Y, self.pca_components, self.random_state)
+        Xs = self.src_pca_.transform(self.src_scaler_.transform(X))
+        self.src_scale_ = float(np.sqrt(max(Xs.var(axis=0).mean(), _EPS)))
+        return Xs / self.src_scale_, self.tgt_pca_.transform(self.tgt_scaler_.transform(Y))
+
+    def _reduce_source(self, X_src) -> np.ndarray:
+        check_is_fitted(self, "src_pca_")
+        X = _as_2d(X_src, "X_src")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X_src has {X.shape[1]} features, fitted on {self.n_features_in_}")
+        return self.src_pca_.transform(self.src_scaler_.transform(X)) / self.src_scale_
+
+    def _reduce_target(self, Y_tgt) -> np.ndarray:
+        check_is_fitted(self, "tgt_pca_")
+        Y = _as_2d(Y_tgt, "Y_tgt")
+        if Y.shape[1] != self.n_targets_in_:
+            raise ValueError(f"Y_tgt has {Y.shape[1]} features, fitted on {self.n_targets_in_}")
+        return self.tgt_pca_.transform(self.tgt_scaler_.transform(Y))
+
+
+# --------------------------------------------------------------------------------------------
+# Regression mappings: predict the reduced target from the source
+# --------------------------------------------------------------------------------------------
+
+
+class _RegressionMapping(_CrossModalMapping):
+    """y_reduced = f(x_reduced); embeddings live in the reduced, standardised target space."""
+
+    def _make_regressor(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_regressor(self, regressor, Xr: np.ndarray, Yr: np.ndarray):
+        return regressor.fit(Xr, Yr)
+
+    def fit(self, X_src, Y_tgt):
+        Xr, Yr = self._fit_preprocessing(X_src, Y_tgt)
+        self.regressor_ = self._fit_regressor(self._make_regressor(), Xr, Yr)
+        return self
+
+    def embed_source(self, X_src) -> np.ndarray:
+        """The predicted target, in the reduced target space: shape (n, n_target_components)."""
+        check_is_fitted(self, "regressor_")
+        Z = self.regressor_.predict(self._reduce_source(X_src))
+        return np.asarray(Z, dtype=np.float64).reshape(Z.shape[0], -1)
+
+    def embed_target(self, Y_tgt) -> np.ndarray:
+        """The true target, in the reduced target space: shape (n, n_target_components)."""
+        return self._reduce_target(Y_tgt)
+
+    def predict(self, X_src) -> np.ndarray:
+        """Same as :meth:`embed_source`."""
+        return self.embed_source(X_src)
+
+
+class RidgeMapping(_RegressionMapping):
+    """Linear map y = a x + b (``sklearn.linear_model.Ridge``)."""
+
+    def __init__(self, pca_components=32, alpha=1.0, random_state=0):
+        self.pca_components = pca_components
+        self.alpha = alpha
+        self.random_state = random_state
+
+    def _make_regressor(self):
+        return Ridge(alpha=self.alpha)
+
+
+class KernelRidgeMapping(_RegressionMapping):
+    """Nonlinear map y = f(x) (``sklearn.kernel_ridge.KernelRidge``).
+
+    ``gamma=None`` means 1 / n_features, which suits the unit-mean-variance source inputs.
+    """
+
+    def __init__(
+        self, pca_components=32, kernel="rbf", alpha=1.0, gamma=None, degree=3, coef0=1,
+        random_state=0,
+    ):
+        self.pca_components = pca_components
+        self.kernel = kernel
+        self.alpha = alpha
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.random_state = random_state
+
+    def _make_regressor(self):
+        return KernelRidge(
+            kernel=self.kernel, alpha=self.alpha, gamma=self.gamma, degree=self.degree,
+            coef0=self.coef0,
+        )
+
+
+class RandomForestMapping(_RegressionMapping):
+    """Nonlinear map by a random forest (``sklearn.ensemble.RandomForestRegressor``)."""
+
+    def __init__(self, pca_components=32, n_estimators=200, max_depth=None, random_state=0):
+        self.pca_components = pca_components
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.random_state = random_state
+
+    def _make_regressor(self):
+        return RandomForestRegressor(
+            n_estimators=self.n_estimators, max_depth=self.max_depth,
+            random_state=self.random_state, n_jobs=1,
+        )
+
+
+class MLPMapping(_RegressionMapping):
+    """Deep map y = g(x; θ) (``sklearn.neural_network.MLPRegressor``, no early stopping).
+
+    A ``ConvergenceWarning`` when ``max_iter`` is reached is silenced inside :meth:`fit` only.
+    """
+
+    def __init__(
+        self, pca_components=32, hidden_layer_sizes=(128,), alpha=1e-4, max_iter=500,
+        learning_rate_init=1e-3, random_state=0,
+    ):
+        self.pca_components = pca_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.random_state = random_state
+
+    def _make_regressor(self):
+        return MLPRegressor(
+            hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
+            alpha=self.alpha, max_iter=self.max_iter,
+            learning_rate_init=self.learning_rate_init, early_stopping=False,
+            random_state=self.random_state,
+        )
+
+    def _fit_regressor(self, regressor, Xr, Yr):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            return regressor.fit(Xr, Yr)
+
+
+# --------------------------------------------------------------------------------------------
+# Shared-space mappings: project both modalities onto canonical components
+# --------------------------------------------------------------------------------------------
+
+
+class _SharedSpaceMapping(_CrossModalMapping):
+    """Both sides are projected onto ``n_components`` canonical components.
+
+    The projections are standardised per component with the training rows' mean and standard
+    deviation, so each component weighs the same in cosine similarity and the two sides are on
+    one scale (for unit-variance u, v with correlation ρ, r2(v, u) = 2ρ - 1).
+    ``n_components_`` is ``n_components`` capped at both reduced dimensions.
+    """
+
+    def _make_model(self, n_components: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, X_src, Y_tgt):
+        Xr, Yr = self._fit_preprocessing(X_src, Y_tgt)
+        if int(self.n_components) < 1:
+            raise ValueError(f"n_components must be >= 1, got {self.n_components}")
+        self.n_components_ = int(min(self.n_components, Xr.shape[1], Yr.shape[1], Xr.shape[0]))
+        self.model_ = self._make_model(self.n_components_).fit(Xr, Yr)
+        u, v = self.model_.transform(Xr, Yr)
+        self.src_score_scaler_ = StandardScaler().fit(u)
+        self.tgt_score_scaler_ = StandardScaler().fit(v)
+        return self
+
+    def embed_source(self, X_src) -> np.ndarray:
+        """The source's canonical projection: shape (n, n_components_)."""
+        check_is_fitted(self, "model_")
+        u = self.model_.transform(self._reduce_source(X_src))
+        return self.src_score_scaler_.transform(u)
+
+    def embed_target(self, Y_tgt) -> np.ndarray:
+        """The target's canonical projection: shape (n, n_components_)."""
+        check_is_fitted(self, "model_")
+        Yr = self._reduce_target(Y_tgt)
+        # transform() needs an X; the y-scores do not depend on it.
+        _, v = self.model_.transform(np.zeros((Yr.shape[0], self.model_.n_features_in_)), Yr)
+        return self.tgt_score_scaler_.transform(v)
+
+
+class CCAMapping(_SharedSpaceMapping):
+    """Canonical correlation analysis (``sklearn.cross_decomposition.CCA``)."""
+
+    def __init__(self, pca_components=32, n_components=8, max_iter=500, tol=1e-6, random_state=0):
+        self.pca_components = pca_components
+        self.n_components = n_components
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _make_model(self, n_components):
+        return CCA(n_components=n_components, max_iter=self.max_iter, tol=self.tol)
+
+
+class PLSMapping(_SharedSpaceMapping):
+    """Partial least squares, symmetric mode (``sklearn.cross_decomposition.PLSCanonical``)."""
+
+    def __init__(self, pca_components=32, n_components=8, max_iter=500, tol=1e-6, random_state=0):
+        self.pca_components = pca_components
+        self.n_components = n_components
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _make_model(self, n_components):
+        return PLSCanonical(n_components=n_components, max_iter=self.max_iter, tol=self.tol)
+
+
+REGISTRY: dict[str, type[_CrossModalMapping]] = {
+    "ridge": RidgeMapping,
+    "kernel_ridge": KernelRidgeMapping,
+    "random_forest": RandomForestMapping,
+    "mlp": MLPMapping,
+    "cca": CCAMapping,
+    "pls": PLSMapping,
+}
+"""``transfer.methods[*].type`` -> mapping class."""
+
+_INJECTED = ("pca_components", "random_state")  # set by build_mapping, not by a method entry
+
+
+def build_mapping(method_params: dict, n_components: int, seed: int) -> _CrossModalMapping:
+    """Build an unfitted mapping from one ``transfer.methods`` entry of params.yaml.
+
+    ``method_params`` holds ``type`` and that type's hyper-parameters (e.g. ``alpha``); a
+    ``cca``/``pls`` entry's ``n_components`` is the number of canonical components.
+    ``n_components`` (``transfer.n_components``) is the PCA size of both sides and ``seed``
+    the random state. An unknown type or key raises ``ValueError`` naming it.
+    """
+    params = dict(method_params)
+    kind = params.pop("type", None)
+    if kind is None:
+        raise ValueError(
+            f"transfer method has no 'type' (one of {sorted(REGISTRY)}): {method_params}"
+        )
+    if kind not in REGISTRY:
+        raise ValueError(f"unknown transfer method type {kind!r}; known: {sorted(REGISTRY)}")
+    cls = REGISTRY[kind]
+    allowed = sorted(set(cls().get_params()) - set(_INJECTED))
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {unknown} for transfer method type {kind!r}; allowed: {allowed}"
+        )
+    return cls(pca_components=int(n_components), random_state=int(seed), **params)
+
+
+# --------------------------------------------------------------------------------------------
+# Mapping quality
+# --------------------------------------------------------------------------------------------
+
+
+def _cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of ``a`` with every row of ``b`` (zero rows give 0)."""
+    a = _as_2d(a, "query_emb")
+    b = _as_2d(b, "gallery_emb")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"embedding sizes differ: {a.shape[1]} != {b.shape[1]}")
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), _EPS)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), _EPS)
+    return a @ b.T
+
+
+def mapping_metrics(Z_true, Z_pred) -> dict:
+    """How well predicted embeddings match the true ones, row by row.
+
+    ``r2``: ``sklearn.metrics.r2_score(Z_true, Z_pred, multioutput='variance_weighted')``;
+    ``cosine_mean``: mean over rows of the cosine similarity between ``Z_pred[i]`` and
+    ``Z_true[i]``. For regression mappings pass ``embed_target(Y)`` and ``embed_source(X)``
+    (true and predicted reduced targets). For ``cca``/``pls`` pass the two canonical
+    projections (``embed_target(Y)`` as ``Z_true``, ``embed_source(X)`` as ``Z_pred``); the
+    numbers then measure their agreement (see :class:`_SharedSpaceMapping`).
+    """
+    Z_true = _as_2d(Z_true, "Z_true")
+    Z_pred = _as_2d(Z_pred, "Z_pred")
+    if Z_true.shape != Z_pred.shape:
+        raise ValueError(f"shapes differ: {Z_true.shape} != {Z_pred.shape}")
+    t = Z_true / np.maximum(np.linalg.norm(Z_true, axis=1, keepdims=True), _EPS)
+    p = Z_pred / np.maximum(np.linalg.norm(Z_pred, axis=1, keepdims=True), _EPS)
+    return {
+        "r2": float(r2_score(Z_true, Z_pred, multioutput="variance_weighted")),
+        "cosine_mean": float(np.mean(np.sum(t * p, axis=1))),
+    }
+
+
+def canonical_correlations(Z_src, Z_tgt) -> np.ndarray:
+    """Pearson correlation of each column of ``Z_src`` with the same column of ``Z_tgt``."""
+    a = _as_2d(Z_src, "Z_src")
+    b = _as_2d(Z_tgt, "Z_tgt")
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} != {b.shape}")
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    denom = np.maximum(np.linalg.norm(a, axis=0) * np.linalg.norm(b, axis=0), _EPS)
+    return np.sum(a * b, axis=0) / denom
+
+
+# --------------------------------------------------------------------------------------------
+# Retrieval
+# --------------------------------------------------------------------------------------------
+
+
+def retrieval_ranks(query_emb, gallery_emb) -> np.ndarray:
+    """1-based rank of gallery item i for query i, by cosine similarity (descending).
+
+    Row i of ``query_emb`` and row i of ``gallery_emb`` are the same clip. Ties are resolved
+    pessimistically: the true item is ranked after every item with equal similarity, so the
+    rank is the number of gallery items whose similarity is >= the true item's. A constant
+    (or all-zero) embedding therefore gets rank n for every query.
+    """
+    sim = _cosine_matrix(query_emb, gallery_emb)
+    if sim.shape[0] != sim.shape[1]:
+        raise ValueError(
+            f"query and gallery must hold the same clips in the same order: {sim.shape}"
+        )
+    true = np.diag(sim)[:, None]
+    return np.sum(sim >= true, axis=1).astype(np.int64)
+
+
+def retrieval_metrics(ranks, ks, n_gallery: int | None = None) -> dict:
+    """Recall@K, median rank and MRR of ``ranks``, with their chance levels.
+
+    ``n_gallery`` defaults to ``len(ranks)`` (every query's true item is in one gallery of that
+    size). Chance levels for a gallery of n items: ``chance_recall@K = min(K, n) / n``,
+    ``chance_median_rank = (n + 1) / 2``, ``chance_mrr = (1/n) * sum_{r=1..n} 1/r``.
+    All values are Python floats.
+    """
+    ranks = np.asarray(ranks, dtype=np.int64).ravel()
+    if ranks.size == 0:
+        raise ValueError("no ranks")
+    n = int(n_gallery if n_gallery is not None else ranks.size)
+    if ranks.min() < 1 or ranks.max() > n:
+        raise ValueError(f"ranks must lie in 1..{n}")
+    out: dict[str, float] = {}
+    for k in ks:
+        k = int(k)
+        out[f"recall@{k}"] = float(np.mean(ranks <= k))
+    out["median_rank"] = float(np.median(ranks))
+    out["mrr"] = float(np.mean(1.0 / ranks))
+    for k in ks:
+        k = int(k)
+        out[f"chance_recall@{k}"] = float(min(k, n) / n)
+    out["chance_median_rank"] = float((n + 1) / 2)
+    out["chance_mrr"] = float(np.sum(1.0 / np.arange(1, n + 1)) / n)
+    return out
+
+
+def recall_curve(ranks, max_k: int) -> np.ndarray:
+    """Recall@k for k = 1..max_k, as a float64 array of length ``max_k``."""
+    ranks = np.asarray(ranks, dtype=np.int64).ravel()
+    ks = np.arange(1, int(max_k) + 1)
+    return (ranks[None, :] <= ks[:, None]).mean(axis=1)
+
+
+def rank_gallery(query_emb, gallery_emb, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``top`` gallery items for each query by cosine similarity.
+
+    Returns ``(indices, scores)``, both of shape (n_queries, min(top, n_gallery)), sorted by
+    decreasing score; equal scores keep gallery order (lower index first).
+    """
+    sim = _cosine_matrix(query_emb, gallery_emb)
+    top = min(int(top), sim.shape[1])
+    if top < 1:
+        raise ValueError(f"top must be >= 1, got {top}")
+    order = np.argsort(-sim, axis=1, kind="stable")[:, :top]
+    return order, np.take_along_axis(sim, order, axis=1)
+
+
+def plot_recall_curves(
+    curves: dict[str, np.ndarray], n_gallery: int, path: str | Path, title: str
+) -> None:
+    """Recall@k against k, one line per label, plus the chance diagonal k / n; PNG, atomic."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(6, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    max_k = max((len(c) for c in curves.values()), default=1)
+    for label, curve in curves.items():
+        curve = np.asarray(curve, dtype=np.float64)
+        ax.plot(np.arange(1, len(curve) + 1), curve, marker=".", label=label)
+    ks = np.arange(1, max_k + 1)
+    ax.plot(ks, np.minimum(ks, n_gallery) / n_gallery, linestyle="--", color="grey",
+            label=f"chance (n={n_gallery})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("k")
+    ax.set_ylabel("recall@k")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlim(1, max(max_k, 2))
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})

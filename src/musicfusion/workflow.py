@@ -1,0 +1,27 @@
+"""Glue for the Snakemake scripts in workflow/scripts: logging into the rule's log file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def log_to(path: str | Path):
+    """Send logging, warnings, prints and any traceback of the block to the rule's log."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        old_out, old_err = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = fh
+        logging.basicConfig(stream=fh, level=logging.INFO, force=True,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.captureWarnings(True)
+        try:
+            yield
+        except BaseException:
+            logging.exception("step failed")
+            raise
+        finally:
+            sys.stdout, sys.stderr = old_out, old_err

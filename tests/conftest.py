@@ -1,0 +1,38 @@
+"""Shared fixtures: the tiny preset is built once per test session from the real corpus."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from musicfusion.config import load_params
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".numba-cache"))
+
+needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None and not os.environ.get("CI"),
+                                      reason="fluidsynth not installed (scripts/install.sh installs it)")
+
+
+@pytest.fixture(scope="session")
+def params() -> dict:
+    return load_params(PROJECT_ROOT / "params.yaml")
+
+
+@pytest.fixture()
+def params_copy(params) -> dict:
+    return copy.deepcopy(params)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(params, tmp_path_factory) -> Path:
+    """The `tiny` preset, rendered once; tests must not modify it (copy what they change)."""
+    from musicfusion.collect import collect_dataset
+
+    out = tmp_path_factory.mktemp("raw") / "tiny"
+    collect_dataset(params["collect"], "tiny", params["seed"], out, workers=2)
+    return out

@@ -1,0 +1,68 @@
+"""params.yaml: schema validation and dataset resolution."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from musicfusion.config import ConfigError, resolve_dataset, validate_params
+from musicfusion.manifest import ManifestError, read_manifest
+
+
+def test_shipped_params_are_valid(params):
+    validate_params(params)
+    assert resolve_dataset(params).name == params["dataset"]
+
+
+def test_presets_resolve_to_data_raw(params):
+    spec = resolve_dataset(params, "tiny")
+    assert spec.is_preset and spec.manifest == Path("data/raw/tiny/manifest.csv")
+    assert spec.clip_seconds == params["collect"]["presets"]["tiny"]["clip_seconds"]
+
+
+def test_user_dataset_resolves_to_its_manifest(params_copy):
+    params_copy["datasets"] = {"mine": {"manifest": "/x/m.csv", "clip_seconds": 30}}
+    params_copy["dataset"] = "mine"
+    validate_params(params_copy)
+    spec = resolve_dataset(params_copy)
+    assert not spec.is_preset and spec.manifest == Path("/x/m.csv") and spec.clip_seconds == 30.0
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda p: p.update(dataset="nope"), "neither a preset"),
+    (lambda p: p["preprocess"].update(on_bad_input="ignore"), "preprocess/on_bad_input"),
+    (lambda p: p["methods"]["audio_only"].update(modalities=["smell"]), "methods/audio_only/modalities/0"),
+    (lambda p: p.update(unknown_key=1), "unknown_key"),
+])
+def test_bad_params_are_refused_with_the_key_named(params_copy, mutate, fragment):
+    mutate(params_copy)
+    with pytest.raises(ConfigError, match=fragment.replace("/", ".")):
+        validate_params(params_copy)
+
+
+def _manifest(tmp_path, rows):
+    path = tmp_path / "manifest.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+ROW = {"clip_id": "a", "split": "train", "style": "s", "instrument": "i",
+       "audio_path": "a.wav", "video_path": "a.mp4", "text_path": "a.txt"}
+
+
+def test_manifest_problems_are_named(tmp_path):
+    rows = [dict(ROW, clip_id=c, split=s) for c, s in (("a", "train"), ("b", "validation"), ("c", "test"))]
+    assert len(read_manifest(_manifest(tmp_path, rows))) == 3
+    with pytest.raises(ManifestError, match="duplicate clip_id"):
+        read_manifest(_manifest(tmp_path, rows + [rows[0]]))
+    with pytest.raises(ManifestError, match="missing columns"):
+        read_manifest(_manifest(tmp_path, [{k: v for k, v in r.items() if k != "style"} for r in rows]))
+    with pytest.raises(ManifestError, match="unknown split"):
+        read_manifest(_manifest(tmp_path, rows + [dict(ROW, clip_id="d", split="dev")]))
+    with pytest.raises(ManifestError, match="no clip in split 'test'"):
+        read_manifest(_manifest(tmp_path, rows[:2]), require_all_splits=True)
+    with pytest.raises(ManifestError, match="not found"):
+        read_manifest(tmp_path / "nope.csv")

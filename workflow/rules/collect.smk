@@ -1,0 +1,34 @@
+# Collect: build a preset dataset from the music21 corpus (user datasets bring their manifest).
+
+
+rule collect:
+    output:
+        manifest="data/raw/{dataset}/manifest.csv",
+        clips=directory("data/raw/{dataset}/clips"),
+    log:
+        "logs/collect/{dataset}.log",
+    params:
+        collect=lambda wc: {k: v for k, v in config["collect"].items() if k != "presets"},
+        preset=lambda wc: config["collect"]["presets"][wc.dataset],
+        seed=config["seed"],
+    threads: workflow.cores
+    wildcard_constraints:
+        dataset="|".join(config["collect"]["presets"]),
+    script:
+        "../scripts/collect.py"
+
+
+rule version_raw_data:
+    input:
+        manifest="data/raw/{dataset}/manifest.csv",
+        clips="data/raw/{dataset}/clips",
+    output:
+        "data/raw/{dataset}.dvc",
+    log:
+        "logs/version_raw_data/{dataset}.log",
+    wildcard_constraints:
+        dataset="|".join(config["collect"]["presets"]),
+    shell:
+        # DVC caches the folder (hardlinks keep the files' times, so Snakemake sees no change)
+        # and pushes it to the default local remote so `dvc pull` works offline.
+        "({PYTHON} -m dvc add --quiet data/raw/{wildcards.dataset} && {PYTHON} -m dvc push --quiet {output}) > {log} 2>&1"

@@ -1,0 +1,59 @@
+# Config validation and input functions; the stage files hold only rules.
+import os
+import sys
+
+from snakemake.utils import validate
+
+from musicfusion.config import resolve_dataset
+
+validate(config, schema="../schemas/params.schema.yaml")
+
+# One BLAS/OpenMP thread per job: two jobs with two threads each oversubscribe a 2-core box.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+# The interpreter running Snakemake (the project venv) also runs the tools the rules call.
+PYTHON = sys.executable
+DATASET = resolve_dataset(config)
+SHARDS = [f"{i:03d}" for i in range(config["preprocess"]["n_shards"])]
+MODALITIES = ["audio", "video", "text"]
+METHODS = list(config["methods"])
+TRACKING = config["tracking"]
+
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9_-]+",
+    shard="[0-9]{3}",
+    method="|".join(METHODS),
+    modality="|".join(MODALITIES),
+
+
+def dataset_spec(wildcards):
+    return resolve_dataset(config, wildcards.dataset)
+
+
+def manifest_of(wildcards):
+    return str(dataset_spec(wildcards).manifest)
+
+
+def clip_seconds_of(wildcards):
+    return dataset_spec(wildcards).clip_seconds
+
+
+def features_of(dataset):
+    return expand("data/processed/{dataset}/features/{modality}.npz", dataset=dataset, modality=MODALITIES)
+
+
+def all_outputs():
+    name = DATASET.name
+    outputs = [
+        f"data/interim/{name}/bad_clips.csv",
+        "results/summary.csv",
+        "results/summary.md",
+        "results/metrics.json",
+        "results/method_comparison.png",
+    ]
+    outputs += expand("results/methods/{method}/mlflow_runs.json", method=METHODS)
+    if DATASET.is_preset:
+        outputs.append(f"data/raw/{name}.dvc")
+    return outputs

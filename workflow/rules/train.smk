@@ -1,0 +1,19 @@
+# Train: one job per registered method (params.yaml `methods`), all tasks at once.
+
+
+rule train:
+    input:
+        features=features_of(DATASET.name),
+        clips=f"data/processed/{DATASET.name}/features/clips.csv",
+    output:
+        model="models/{method}/model.pkl",
+        predictions="models/{method}/predictions.csv",
+    log:
+        "logs/train/{method}.log",
+    params:
+        method=lambda wc: config["methods"][wc.method],
+        tasks=config["tasks"],
+        seed=config["seed"],
+        dataset=DATASET.name,
+    script:
+        "../scripts/train.py"
