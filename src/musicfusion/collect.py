@@ -131,11 +131,15 @@ def clip_text(score, mask_words: list[str], mask_token: str) -> str:
 
 
 def _parse(candidate: Candidate):
-    from music21 import corpus
+    from music21 import corpus, stream
 
     if candidate.number is None:
-        return corpus.parse(candidate.source_path)
-    return corpus.parse(candidate.source_path, number=candidate.number)
+        parsed = corpus.parse(candidate.source_path)
+    else:
+        parsed = corpus.parse(candidate.source_path, number=candidate.number)
+    if isinstance(parsed, stream.Opus):  # a collection file listed as one work: take its first tune
+        parsed = parsed.scores[0]
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -154,14 +158,14 @@ def build_clip(job: ClipJob) -> dict | None:
     s = job.settings
     try:
         score = _parse(job.candidate)
-    except Exception as err:  # noqa: BLE001 - a corpus file music21 cannot parse is skipped
-        log.warning("skip %s: cannot parse: %s", job.candidate.key, err)
+        notes = excerpt_notes(score, job.clip_seconds, s["default_bpm"], s["max_repeats"])
+        text = clip_text(score, s["mask_words"], s["mask_token"])
+    except Exception as err:  # noqa: BLE001 - a corpus encoding music21 cannot read is skipped
+        log.warning("skip %s: cannot read the score: %r", job.candidate.key, err)
         return None
-    notes = excerpt_notes(score, job.clip_seconds, s["default_bpm"], s["max_repeats"])
     if len(notes) < s["min_notes"]:
         log.warning("skip %s: %d notes in the excerpt", job.candidate.key, len(notes))
         return None
-    text = clip_text(score, s["mask_words"], s["mask_token"])
     if not re.search(r"\w", text):
         log.warning("skip %s: no title or lyrics", job.candidate.key)
         return None
@@ -222,6 +226,9 @@ def collect_dataset(collect_params: dict, preset_name: str, seed: int, out_dir: 
         cands = candidates[style]
         order = rng.permutation(len(cands))
         queues[style] = [cands[i] for i in order]
+    # Instruments go round a seeded cycle within each style, so every style is heard on every
+    # instrument about equally often and instrument is independent of style.
+    cycles = {style: rng.permutation(len(instruments)) for style in sorted(queues)}
     per_class = int(preset["clips_per_class"])
     rows: list[dict] = []
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -236,7 +243,7 @@ def collect_dataset(collect_params: dict, preset_name: str, seed: int, out_dir: 
                                        f"{per_class} asked for")
                 jobs = []
                 for j, cand in enumerate(batch):
-                    name, program = instruments[int(rng.integers(len(instruments)))]
+                    name, program = instruments[int(cycles[style][(pos + j) % len(instruments)])]
                     clip_id = f"{style}-{pos + j:04d}"
                     jobs.append(ClipJob(clip_id, cand, name, program, str(out_dir),
                                         float(preset["clip_seconds"]), settings))

@@ -67,6 +67,28 @@ def dataset_fingerprint(manifest_path: str | Path) -> dict:
     return {"sha256": digest.hexdigest(), "n_clips": len(frame), "n_files": n_files}
 
 
+def learned_params(model) -> dict:
+    """What a method chose during fitting that a reader wants beside its metrics."""
+    learned = {}
+    for attr in ("weights_", "val_score_", "n_folds_"):
+        if hasattr(model, attr):
+            value = getattr(model, attr)
+            learned[attr.rstrip("_")] = {k: round(float(v), 6) for k, v in value.items()} \
+                if isinstance(value, dict) else value
+    return learned
+
+
+def _trusted_types(model) -> list[str]:
+    """The model's types that skops does not trust by default, if they are ours or scikit-learn's."""
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    foreign = [t for t in untrusted if not t.startswith(("musicfusion.", "sklearn."))]
+    if foreign:
+        raise TypeError(f"model holds types neither musicfusion's nor scikit-learn's: {foreign}")
+    return untrusted
+
+
 def _model_requirements() -> list[str]:
     from importlib.metadata import version
 
@@ -108,8 +130,11 @@ def log_method_runs(*, uri: str, experiment: str, method: str, method_params: di
                 mlflow.log_metric(key, float(value))
             for artifact in artifacts.get(task, []):
                 mlflow.log_artifact(str(artifact))
+            mlflow.log_params(flatten("learned", learned_params(models[task])))
             # Explicit requirements: inferring them costs ~7 s per call.
-            mlflow.sklearn.log_model(models[task], name="model", pip_requirements=_model_requirements())
+            # skops (MLflow's safe default format) loads only types it is told to trust: ours.
+            mlflow.sklearn.log_model(models[task], name="model", pip_requirements=_model_requirements(),
+                                     skops_trusted_types=_trusted_types(models[task]))
             run_ids[task] = run.info.run_id
     write_json(out_path, {"experiment": experiment, "tracking_uri": uri, "runs": run_ids})
     return run_ids

@@ -20,11 +20,19 @@ def _subset(X: dict, mask: np.ndarray) -> dict:
     return {m: x[mask] for m, x in X.items()}
 
 
-def fit_method(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int) -> dict:
+def _build(method_params: dict, seed: int, selection_metric: str | None):
+    model = build_method(method_params, seed)
+    if selection_metric and "selection_metric" in model.get_params():
+        model.set_params(selection_metric=selection_metric)  # evaluate.selection_metric in params.yaml
+    return model
+
+
+def fit_method(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
+               selection_metric: str | None = None) -> dict:
     """Fitted models keyed by task (a multi-task model appears under every task)."""
     train = (clips["split"] == "train").to_numpy()
     val = (clips["split"] == "validation").to_numpy()
-    probe = build_method(method_params, seed)
+    probe = _build(method_params, seed, selection_metric)
     if getattr(probe, "multitask", False):
         Y = clips[list(tasks)].to_numpy()
         probe.fit(_subset(X, train), Y[train], _subset(X, val), Y[val])
@@ -32,7 +40,7 @@ def fit_method(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFra
     models = {}
     for task in tasks:
         y = clips[task].to_numpy()
-        model = build_method(method_params, seed)
+        model = _build(method_params, seed, selection_metric)
         model.fit(_subset(X, train), y[train], _subset(X, val), y[val])
         models[task] = model
     return models
@@ -58,9 +66,9 @@ def predict_table(models: dict, tasks: list[str], X: dict, clips: pd.DataFrame) 
 
 
 def train(method_params: dict, tasks: list[str], feature_dir: str | Path, seed: int,
-          model_out: str | Path, predictions_out: str | Path) -> pd.DataFrame:
+          model_out: str | Path, predictions_out: str | Path, selection_metric: str | None = None) -> pd.DataFrame:
     X, clips = load_features(feature_dir, method_params["modalities"])
-    models = fit_method(method_params, tasks, X, clips, seed)
+    models = fit_method(method_params, tasks, X, clips, seed, selection_metric)
     predictions = predict_table(models, tasks, X, clips)
     with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
         pickle.dump(models, fh, protocol=pickle.HIGHEST_PROTOCOL)

@@ -14,6 +14,7 @@ rule train:
         method=lambda wc: config["methods"][wc.method],
         tasks=config["tasks"],
         seed=config["seed"],
+        selection_metric=config["evaluate"]["selection_metric"],
         dataset=DATASET.name,
     script:
         "../scripts/train.py"

@@ -8,5 +8,6 @@ from musicfusion.workflow import log_to
 with log_to(snakemake.log[0]):
     predictions = train(snakemake.params.method, snakemake.params.tasks,
                         Path(snakemake.input.clips).parent, snakemake.params.seed,
-                        snakemake.output.model, snakemake.output.predictions)
+                        snakemake.output.model, snakemake.output.predictions,
+                        snakemake.params.selection_metric)
     print(predictions.groupby(["task", "split"]).size().to_dict())
