@@ -20,8 +20,9 @@ rule collect:
 
 rule version_raw_data:
     input:
+        # The manifest is written after every clip, so it stands for the whole folder (a
+        # directory's own time changes whenever DVC restores it).
         manifest="data/raw/{dataset}/manifest.csv",
-        clips="data/raw/{dataset}/clips",
     output:
         "data/raw/{dataset}.dvc",
     log:
