@@ -7,12 +7,13 @@ the same clips' split and labels in the same order.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from musicfusion.io import load_npz, save_npz, write_csv
+from musicfusion.io import atomic_path, load_npz, save_npz, write_csv
 from musicfusion.manifest import LABEL_COLUMNS, read_manifest
 
 
@@ -55,9 +56,13 @@ def gather(shard_paths: list[str | Path], out_path: str | Path) -> int:
     return len(ids)
 
 
-def extract_text(text_shards: list[str | Path], manifest_path: str | Path, out_path: str | Path,
-                 feature_params: dict) -> int:
-    """TF-IDF fitted on the training split only, then applied to every clip."""
+def extract_text(text_shards: list[str | Path], split_table: str | Path, out_path: str | Path,
+                 feature_params: dict, vectorizer_out: str | Path | None = None) -> int:
+    """TF-IDF fitted on the training split only, then applied to every clip.
+
+    ``split_table`` is the manifest or a repeat's clips.csv: any CSV with clip_id and split.
+    The fitted vectorizer is pickled to ``vectorizer_out`` so new text queries can be embedded.
+    """
     from musicfusion.features import text
 
     parts = [load_npz(p) for p in text_shards]
@@ -65,12 +70,16 @@ def extract_text(text_shards: list[str | Path], manifest_path: str | Path, out_p
     docs = np.concatenate([p["text"] for p in parts])
     order = np.argsort(ids, kind="stable")
     ids, docs = ids[order], docs[order]
-    split = read_manifest(manifest_path).set_index("clip_id").loc[ids, "split"].to_numpy()
+    splits = pd.read_csv(split_table, dtype=str, keep_default_na=False).set_index("clip_id")
+    split = splits.loc[ids, "split"].to_numpy()
     train_docs = [str(d) for d, s in zip(docs, split) if s == "train"]
     if not train_docs:
-        raise ValueError(f"{manifest_path}: no training clip survived preprocessing; cannot fit TF-IDF")
+        raise ValueError(f"{split_table}: no training clip survived preprocessing; cannot fit TF-IDF")
     vectorizer = text.fit(train_docs, feature_params)
     X, names = text.transform(vectorizer, [str(d) for d in docs])
+    if vectorizer_out is not None:
+        with atomic_path(vectorizer_out) as tmp, open(tmp, "wb") as fh:
+            pickle.dump(vectorizer, fh, protocol=pickle.HIGHEST_PROTOCOL)
     save_npz(out_path, clip_ids=ids, X=X.astype(np.float32), feature_names=np.array(names, dtype=str))
     return len(ids)
 
@@ -88,13 +97,33 @@ def write_clip_table(feature_paths: list[str | Path], manifest_path: str | Path,
     return table
 
 
-def load_features(feature_dir: str | Path, modalities) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """The aligned matrices of the given modalities and the clip table."""
+def repeat_dir(feature_dir: str | Path, repeat: int) -> Path:
+    """Where a repeat's own split lives: repeat 0 is the dataset's split, in feature_dir itself.
+
+    Only the split and what is fitted on it (the text TF-IDF) differ between repeats; audio and
+    video features are computed per clip and shared.
+    """
+    return Path(feature_dir) if repeat == 0 else Path(feature_dir) / f"repeat-{repeat}"
+
+
+def resplit(clips_path: str | Path, fractions: dict, seed: int, out_path: str | Path) -> pd.DataFrame:
+    """The same clips re-split into train/validation/test, stratified by style, fixed by the seed."""
+    from musicfusion.collect import stratified_splits
+
+    clips = pd.read_csv(clips_path, dtype=str, keep_default_na=False)
+    clips["split"] = stratified_splits(clips["style"], fractions, seed).to_numpy()
+    write_csv(out_path, clips)
+    return clips
+
+
+def load_features(feature_dir: str | Path, modalities, repeat: int = 0) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """The aligned matrices of the given modalities and the clip table of one repeat."""
     feature_dir = Path(feature_dir)
-    clips = pd.read_csv(feature_dir / "clips.csv", dtype=str, keep_default_na=False)
+    own = repeat_dir(feature_dir, repeat)
+    clips = pd.read_csv(own / "clips.csv", dtype=str, keep_default_na=False)
     X = {}
     for modality in modalities:
-        data = load_npz(feature_dir / f"{modality}.npz")
+        data = load_npz((own if modality == "text" else feature_dir) / f"{modality}.npz")
         if not np.array_equal(data["clip_ids"], clips["clip_id"].to_numpy()):
             raise ValueError(f"{feature_dir / modality}.npz: rows are not aligned with clips.csv")
         X[modality] = data["X"]

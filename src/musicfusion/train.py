@@ -66,11 +66,22 @@ def predict_table(models: dict, tasks: list[str], X: dict, clips: pd.DataFrame) 
 
 
 def train(method_params: dict, tasks: list[str], feature_dir: str | Path, seed: int,
-          model_out: str | Path, predictions_out: str | Path, selection_metric: str | None = None) -> pd.DataFrame:
-    X, clips = load_features(feature_dir, method_params["modalities"])
-    models = fit_method(method_params, tasks, X, clips, seed, selection_metric)
-    predictions = predict_table(models, tasks, X, clips)
-    with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
-        pickle.dump(models, fh, protocol=pickle.HIGHEST_PROTOCOL)
+          model_out: str | Path, predictions_out: str | Path, selection_metric: str | None = None,
+          n_repeats: int = 1) -> pd.DataFrame:
+    """Fit and predict on every repeat's split; keep the models of repeat 0 (the dataset's split).
+
+    The model seed is the same in every repeat: repeats measure how results move with the split.
+    """
+    frames = []
+    for repeat in range(n_repeats):
+        X, clips = load_features(feature_dir, method_params["modalities"], repeat)
+        models = fit_method(method_params, tasks, X, clips, seed, selection_metric)
+        predictions = predict_table(models, tasks, X, clips)
+        predictions.insert(0, "repeat", repeat)
+        frames.append(predictions)
+        if repeat == 0:
+            with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
+                pickle.dump(models, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    predictions = pd.concat(frames, ignore_index=True)
     write_csv(predictions_out, predictions)
     return predictions

@@ -18,12 +18,15 @@ DATASET = resolve_dataset(config)
 SHARDS = [f"{i:03d}" for i in range(config["preprocess"]["n_shards"])]
 MODALITIES = ["audio", "video", "text"]
 METHODS = list(config["methods"])
+# Repeat 0 is the dataset's own split; repeats 1.. re-split the same clips with seed + repeat.
+REPEATS = list(range(config["evaluate"]["n_repeats"]))
 TRACKING = config["tracking"]
 
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_-]+",
     shard="[0-9]{3}",
+    repeat="[1-9][0-9]*",
     method="|".join(METHODS),
     modality="|".join(MODALITIES),
 
@@ -44,6 +47,13 @@ def features_of(dataset):
     return expand("data/processed/{dataset}/features/{modality}.npz", dataset=dataset, modality=MODALITIES)
 
 
+def repeat_features_of(dataset):
+    """Every repeat's split and text features (repeat 0's are the dataset's own)."""
+    base = f"data/processed/{dataset}/features"
+    return [f"{base}/clips.csv"] + [f"{base}/repeat-{r}/{name}" for r in REPEATS[1:]
+                                   for name in ("clips.csv", "text.npz")]
+
+
 def all_outputs():
     name = DATASET.name
     outputs = [
@@ -52,8 +62,11 @@ def all_outputs():
         "results/summary.md",
         "results/metrics.json",
         "results/method_comparison.png",
+        "results/significance.csv",
+        "results/fusion_gain.png",
     ]
     outputs += expand("results/methods/{method}/mlflow_runs.json", method=METHODS)
+    outputs += transfer_outputs()  # workflow/rules/transfer.smk
     if DATASET.is_preset:
         outputs.append(f"data/raw/{name}.dvc")
     return outputs

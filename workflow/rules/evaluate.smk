@@ -16,6 +16,7 @@ rule evaluate:
         "logs/evaluate/{method}.log",
     params:
         tasks=config["tasks"],
+        confidence=config["evaluate"]["confidence"],
     script:
         "../scripts/evaluate.py"
 
@@ -36,3 +37,22 @@ rule summarize:
         metric=config["evaluate"]["selection_metric"],
     script:
         "../scripts/summarize.py"
+
+
+rule compare:
+    input:
+        predictions=expand("models/{method}/predictions.csv", method=METHODS),
+        metrics=expand("results/methods/{method}/metrics.json", method=METHODS),
+    output:
+        significance=report("results/significance.csv", caption="../report/significance.rst", category="Results"),
+        per_class="results/fusion_gain_per_class.csv",
+        plot=report("results/fusion_gain.png", caption="../report/fusion_gain.rst", category="Results"),
+    log:
+        "logs/compare.log",
+    params:
+        methods=config["methods"],
+        tasks=config["tasks"],
+        settings=config["evaluate"],
+        seed=config["seed"],
+    script:
+        "../scripts/compare.py"

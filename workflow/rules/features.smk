@@ -47,7 +47,8 @@ rule extract_text:
         shards=expand("data/interim/{{dataset}}/text/shard-{shard}.npz", shard=SHARDS),
         manifest=manifest_of,
     output:
-        "data/processed/{dataset}/features/text.npz",
+        features="data/processed/{dataset}/features/text.npz",
+        vectorizer="data/processed/{dataset}/features/text_vectorizer.pkl",
     log:
         "logs/extract_text/{dataset}.log",
     params:
@@ -66,3 +67,31 @@ rule clip_table:
         "logs/clip_table/{dataset}.log",
     script:
         "../scripts/clip_table.py"
+
+
+rule split_repeat:
+    input:
+        "data/processed/{dataset}/features/clips.csv",
+    output:
+        "data/processed/{dataset}/features/repeat-{repeat}/clips.csv",
+    log:
+        "logs/split_repeat/{dataset}/repeat-{repeat}.log",
+    params:
+        fractions=config["collect"]["splits"],
+        seed=lambda wc: config["seed"] + int(wc.repeat),
+    script:
+        "../scripts/split_repeat.py"
+
+
+rule extract_text_repeat:
+    input:
+        shards=expand("data/interim/{{dataset}}/text/shard-{shard}.npz", shard=SHARDS),
+        clips="data/processed/{dataset}/features/repeat-{repeat}/clips.csv",
+    output:
+        features="data/processed/{dataset}/features/repeat-{repeat}/text.npz",
+    log:
+        "logs/extract_text/{dataset}/repeat-{repeat}.log",
+    params:
+        features=config["features"]["text"],
+    script:
+        "../scripts/extract_text.py"

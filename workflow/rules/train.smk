@@ -5,6 +5,7 @@ rule train:
     input:
         features=features_of(DATASET.name),
         clips=f"data/processed/{DATASET.name}/features/clips.csv",
+        repeats=repeat_features_of(DATASET.name),
     output:
         model="models/{method}/model.pkl",
         predictions="models/{method}/predictions.csv",
@@ -14,6 +15,7 @@ rule train:
         method=lambda wc: config["methods"][wc.method],
         tasks=config["tasks"],
         seed=config["seed"],
+        n_repeats=config["evaluate"]["n_repeats"],
         selection_metric=config["evaluate"]["selection_metric"],
         dataset=DATASET.name,
     script:

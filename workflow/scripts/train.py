@@ -9,5 +9,5 @@ with log_to(snakemake.log[0]):
     predictions = train(snakemake.params.method, snakemake.params.tasks,
                         Path(snakemake.input.clips).parent, snakemake.params.seed,
                         snakemake.output.model, snakemake.output.predictions,
-                        snakemake.params.selection_metric)
-    print(predictions.groupby(["task", "split"]).size().to_dict())
+                        snakemake.params.selection_metric, snakemake.params.n_repeats)
+    print(predictions.groupby(["repeat", "task", "split"]).size().to_dict())
