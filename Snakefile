@@ -19,6 +19,8 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tracking.smk"
+include: "workflow/rules/transfer.smk"
+include: "workflow/rules/reproduce.smk"
 
 
 rule all:

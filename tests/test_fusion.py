@@ -205,3 +205,34 @@ def test_build_method_accepts_every_configured_method():
         method = build_method(settings, params["seed"])
         assert method.random_state == params["seed"], name
         assert method.get_params()["modalities"] == settings["modalities"], name
+
+
+def test_block_weights_give_every_modality_the_same_total_variance():
+    from sklearn.preprocessing import StandardScaler
+
+    from musicfusion.fusion import BlockWeights
+
+    rng = np.random.default_rng(0)
+    X = StandardScaler().fit_transform(rng.normal(size=(200, 10 + 990)))
+    scaled = BlockWeights((10, 990)).fit_transform(X)
+    narrow, wide = scaled[:, :10].var(axis=0).sum(), scaled[:, 10:].var(axis=0).sum()
+    assert narrow == pytest.approx(wide)
+    assert scaled.var(axis=0).mean() == pytest.approx(1.0)  # overall scale kept
+    with pytest.raises(ValueError, match="do not add up"):
+        BlockWeights((10, 10)).fit(X)
+
+
+def test_block_scaling_keeps_a_narrow_informative_modality_from_drowning():
+    rng = np.random.default_rng(3)
+    n = 240
+    y = rng.choice(["a", "b", "c"], n)
+    signal = rng.normal(size=(n, 5)) + 1.5 * (y[:, None] == np.array(["a", "b", "c", "a", "b"]))
+    noise = rng.normal(size=(n, 3000))
+    X = {"audio": signal.astype(np.float32), "text": noise.astype(np.float32)}
+    train, test = np.arange(n) < 160, np.arange(n) >= 160
+    scores = {}
+    for scaling in (False, True):
+        model = build_method({"type": "early_fusion", "modalities": ["audio", "text"], "block_scaling": scaling}, 0)
+        model.fit({m: x[train] for m, x in X.items()}, y[train])
+        scores[scaling] = np.mean(model.predict({m: x[test] for m, x in X.items()}) == y[test])
+    assert scores[True] > scores[False] + 0.1

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
@@ -100,6 +100,40 @@ class _Fusion(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+class BlockWeights(BaseEstimator, TransformerMixin):
+    """Scale each modality's block of standardised columns in inverse proportion to sqrt(width).
+
+    Concatenated as they are, a 5,000-column text block outweighs a 120-column audio block in
+    any L2-penalised model; after this scaling every modality carries the same total variance
+    (the 'block scaling' of multiblock analysis), so none wins by its width alone. The factor
+    sqrt(total / (n_blocks * width)) keeps the mean column variance at 1, so C, alpha and the
+    MLP's learning rate keep their usual scale.
+    """
+
+    def __init__(self, block_sizes=()):
+        self.block_sizes = block_sizes
+
+    def fit(self, X, y=None):
+        total, n_blocks = sum(int(n) for n in self.block_sizes), len(self.block_sizes)
+        self.weights_ = np.concatenate([np.full(int(n), np.sqrt(total / (n_blocks * n)))
+                                        for n in self.block_sizes])
+        if X.shape[1] != len(self.weights_):
+            raise ValueError(f"blocks of {list(self.block_sizes)} columns do not add up to {X.shape[1]}")
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "weights_")
+        return X * self.weights_
+
+
+def _concatenated_pipeline(arrays: list[np.ndarray], block_scaling: bool, model) -> Pipeline:
+    """Standardise the concatenated modalities (optionally block-scaled), then ``model``."""
+    steps = [StandardScaler()]
+    if block_scaling:
+        steps.append(BlockWeights(tuple(a.shape[1] for a in arrays)))
+    return make_pipeline(*steps, model)
+
+
 class SingleModality(_Fusion):
     """Baseline: a logistic regression on one modality's standardised features."""
 
@@ -126,15 +160,19 @@ class EarlyFusion(_Fusion):
     deviation, exactly as scaling each modality separately would.
     """
 
-    def __init__(self, modalities=MODALITIES, C=1.0, max_iter=LR_MAX_ITER, random_state=None):
+    def __init__(self, modalities=MODALITIES, C=1.0, max_iter=LR_MAX_ITER, block_scaling=True,
+                 random_state=None):
         self.modalities = modalities
         self.C = C
         self.max_iter = max_iter
+        self.block_scaling = block_scaling
         self.random_state = random_state
 
     def fit(self, X, y, X_val=None, y_val=None):
-        self.model_ = _logistic(self.C, self.max_iter, self.random_state)
-        self.model_.fit(np.hstack(_select(X, self.modalities)), _labels_1d(y))
+        arrays = _select(X, self.modalities)
+        self.model_ = _concatenated_pipeline(arrays, self.block_scaling, LogisticRegression(
+            C=self.C, max_iter=self.max_iter, random_state=self.random_state))
+        self.model_.fit(np.hstack(arrays), _labels_1d(y))
         self.classes_ = self.model_.classes_
         return self
 
@@ -246,12 +284,13 @@ class MLPFusion(_Fusion):
     """
 
     def __init__(self, modalities=MODALITIES, hidden_layer_sizes=(128,), alpha=1e-3,
-                 max_iter=400, multitask=False, random_state=None):
+                 max_iter=400, multitask=False, block_scaling=True, random_state=None):
         self.modalities = modalities
         self.hidden_layer_sizes = hidden_layer_sizes
         self.alpha = alpha
         self.max_iter = max_iter
         self.multitask = multitask
+        self.block_scaling = block_scaling
         self.random_state = random_state
 
     def fit(self, X, y, X_val=None, y_val=None):
@@ -264,13 +303,14 @@ class MLPFusion(_Fusion):
                                 for column, c in zip(y.T, classes)])
         else:
             target = _labels_1d(y)
-        self.model_ = make_pipeline(StandardScaler(), MLPClassifier(
+        arrays = _select(X, self.modalities)
+        self.model_ = _concatenated_pipeline(arrays, self.block_scaling, MLPClassifier(
             hidden_layer_sizes=tuple(self.hidden_layer_sizes), alpha=self.alpha,
             max_iter=self.max_iter, random_state=self.random_state))
         with warnings.catch_warnings():
             # Stopping at max_iter is a deliberate budget, not a failure.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model_.fit(np.hstack(_select(X, self.modalities)), target)
+            self.model_.fit(np.hstack(arrays), target)
         self.classes_ = classes if self.multitask else self.model_.classes_
         return self
 

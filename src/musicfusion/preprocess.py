@@ -130,16 +130,24 @@ def load_video(clip_id: str, path: Path, clip_seconds: float, tolerance: float, 
     return frames
 
 
+def normalize_text(text: str, params: dict) -> str:
+    """Unicode-normalise, optionally lower-case, and collapse whitespace (``preprocess.text``).
+
+    Shared by the clips' text files and by text queries (``musicfusion recommend --text``).
+    """
+    text = unicodedata.normalize(params["unicode_form"], text)
+    if params["lowercase"]:
+        text = text.lower()
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def load_text(clip_id: str, path: Path, params: dict) -> str:
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise BadClipError(clip_id, "text", path, f"not UTF-8 text ({err.reason} at byte {err.start})") from None
-    text = unicodedata.normalize(params["unicode_form"], text)
-    if params["lowercase"]:
-        text = text.lower()
-    text = re.sub(r"\s+", " ", text).strip()
+    text = normalize_text(text, params)
     if not text:
         raise BadClipError(clip_id, "text", path, "text is empty")
     return text

@@ -88,3 +88,19 @@ def summarize(metric_paths: list[str | Path], methods: dict, metric: str, csv_ou
     write_json(json_out, nested)
     plot_method_comparison(table, metric, plot_out)
     return table
+
+
+def describe_dataset(clips_path: str | Path, out_path: str | Path) -> pd.DataFrame:
+    """Clips per label and split (repeat 0, after preprocessing): the dataset at a glance."""
+    clips = pd.read_csv(clips_path, dtype=str, keep_default_na=False)
+    parts = []
+    for task in ("style", "instrument"):
+        counts = pd.crosstab(clips[task], clips["split"]).reindex(columns=["train", "validation", "test"],
+                                                                  fill_value=0)
+        counts["total"] = counts.sum(axis=1)
+        counts = counts.reset_index().rename(columns={task: "label"})
+        counts.insert(0, "task", task)
+        parts.append(counts)
+    table = pd.concat(parts, ignore_index=True)
+    write_csv(out_path, table)
+    return table

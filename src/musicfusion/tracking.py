@@ -138,3 +138,84 @@ def log_method_runs(*, uri: str, experiment: str, method: str, method_params: di
             run_ids[task] = run.info.run_id
     write_json(out_path, {"experiment": experiment, "tracking_uri": uri, "runs": run_ids})
     return run_ids
+
+
+PROVENANCE_PACKAGES = ("musicfusion", "snakemake", "dvc", "mlflow", "librosa", "opencv-python-headless",
+                       "scikit-learn", "numpy", "scipy", "pandas", "music21")
+
+
+def params_sha256(config: dict) -> str:
+    """Hash of the parameters as parsed (key order and YAML formatting do not matter)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def package_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in PROVENANCE_PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    try:
+        out = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True, check=False).stdout
+        found["fluidsynth"] = out.split("\n")[0].split()[-1] if out else "not installed"
+    except OSError:
+        found["fluidsynth"] = "not installed"
+    return found
+
+
+def provenance(config: dict, fingerprint: dict) -> dict:
+    """What produced a result: code, data, parameters and software."""
+    return {"git_commit": git_commit(), "dataset": config["dataset"], "dataset_sha256": fingerprint["sha256"],
+            "params_sha256": params_sha256(config), "packages": package_versions()}
+
+
+def provenance_tags(record: dict) -> dict:
+    """The provenance as flat MLflow tags."""
+    tags = {k: str(v) for k, v in record.items() if k != "packages"}
+    tags.update({f"version.{name}": v for name, v in record["packages"].items()})
+    return tags
+
+
+def metric_key(name: str) -> str:
+    """An MLflow-safe metric name: MLflow refuses '@', so recall@5 is logged as recall_at_5."""
+    return name.replace("@", "_at_")
+
+
+def log_transfer_runs(*, uri: str, experiment: str, pair_metrics: dict, tags: dict, params: dict,
+                      artifacts: list[str | Path], out_path: str | Path) -> dict:
+    """One run per mapping method of one transfer pair; returns and writes {method: run_id}.
+
+    ``pair_metrics`` is the pair's metrics.json (musicfusion.transfer_eval.run_pair). Runs are
+    named ``transfer/<source>_to_<target>/<method>`` and tagged ``kind=transfer`` besides ``tags``.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is None:
+        raise RuntimeError(f"MLflow experiment {experiment!r} not found at {uri}: the store is created "
+                           "by the workflow's onstart hook (musicfusion.tracking.init_store)")
+    source, target = pair_metrics["source"], pair_metrics["target"]
+    sizes = {f"n_{split}": pair_metrics[f"n_{split}"] for split in ("train", "validation", "test")}
+    run_ids = {}
+    for method, entry in pair_metrics["methods"].items():
+        best = method == pair_metrics["best_on_validation"]
+        with mlflow.start_run(experiment_id=exp.experiment_id,
+                              run_name=f"transfer/{source}_to_{target}/{method}") as run:
+            mlflow.set_tags({**tags, "kind": "transfer", "source": source, "target": target,
+                             "method": method, "method_type": entry["type"],
+                             "best_on_validation": str(best).lower()})
+            mlflow.log_params(flatten("", {"method": entry["params"], "n_components": pair_metrics["n_components"],
+                                           "seed": pair_metrics["seed"], "recall_at": pair_metrics["recall_at"],
+                                           **params}))
+            numbers = {**entry["test"], "validation_mrr": entry["validation_mrr"], **sizes,
+                       "best_on_validation": float(best)}
+            mlflow.log_metrics({metric_key(k): float(v) for k, v in numbers.items()})
+            for artifact in artifacts:
+                mlflow.log_artifact(str(artifact))
+            run_ids[method] = run.info.run_id
+    write_json(out_path, {"experiment": experiment, "tracking_uri": uri, "runs": run_ids})
+    return run_ids

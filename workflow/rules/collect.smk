@@ -8,10 +8,11 @@ rule collect:
     log:
         "logs/collect/{dataset}.log",
     params:
-        collect=lambda wc: {k: v for k, v in config["collect"].items() if k != "presets"},
+        # Everything but the presets and the worker count (which cannot change the result).
+        collect=lambda wc: {k: v for k, v in config["collect"].items() if k not in ("presets", "max_workers")},
         preset=lambda wc: config["collect"]["presets"][wc.dataset],
         seed=config["seed"],
-    threads: workflow.cores
+    threads: config["collect"]["max_workers"]
     wildcard_constraints:
         dataset="|".join(config["collect"]["presets"]),
     script:

@@ -64,6 +64,8 @@ def all_outputs():
         "results/method_comparison.png",
         "results/significance.csv",
         "results/fusion_gain.png",
+        "results/provenance.json",
+        "results/dataset.csv",
     ]
     outputs += expand("results/methods/{method}/mlflow_runs.json", method=METHODS)
     outputs += transfer_outputs()  # workflow/rules/transfer.smk

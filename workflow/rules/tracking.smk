@@ -18,6 +18,31 @@ rule dataset_fingerprint:
         "../scripts/dataset_fingerprint.py"
 
 
+rule provenance:
+    input:
+        fingerprint=f"data/processed/{DATASET.name}/fingerprint.json",
+        summary="results/summary.csv",
+    output:
+        report("results/provenance.json", caption="../report/provenance.rst", category="Provenance"),
+    log:
+        "logs/provenance.log",
+    params:
+        config=config,
+    script:
+        "../scripts/provenance.py"
+
+
+rule describe_dataset:
+    input:
+        f"data/processed/{DATASET.name}/features/clips.csv",
+    output:
+        report("results/dataset.csv", caption="../report/dataset.rst", category="Data"),
+    log:
+        "logs/describe_dataset.log",
+    script:
+        "../scripts/describe_dataset.py"
+
+
 rule track:
     input:
         metrics="results/methods/{method}/metrics.json",
@@ -32,6 +57,7 @@ rule track:
         method=lambda wc: config["methods"][wc.method],
         logged={k: config[k] for k in ("dataset", "seed", "preprocess", "features", "tasks")},
         preset=DATASET.name if DATASET.is_preset else "user",
+        config=config,
         uri=TRACKING["uri"],
         experiment=TRACKING["experiment"],
     script:

@@ -2,7 +2,7 @@
 
 import json
 
-from musicfusion.tracking import git_commit, log_method_runs, tracking_uri
+from musicfusion.tracking import log_method_runs, provenance, provenance_tags, tracking_uri
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
@@ -18,7 +18,7 @@ with log_to(snakemake.log[0]):
         metrics={task: metrics[task]["test"] for task in tasks},
         artifacts={task: [confusion[task], snakemake.input.metrics] for task in tasks},
         model_path=snakemake.input.model, params=snakemake.params.logged,
-        tags={"git_commit": git_commit(), "dataset_sha256": fingerprint["sha256"],
-              "dataset": snakemake.params.logged["dataset"], "preset": snakemake.params.preset},
+        tags={**provenance_tags(provenance(snakemake.params.config, fingerprint)),
+              "preset": snakemake.params.preset},
         out_path=snakemake.output[0])
     print(runs)
