@@ -2,14 +2,24 @@
 # Installs everything musicfusion needs on Debian 12 (or Ubuntu) with Python 3.11:
 # FluidSynth and the FluidR3 General MIDI soundfont from apt, a virtual environment in .venv,
 # and this package with its pinned dependencies. Safe to run again; never asks a question.
+#   --tests   also installs what the tests use beyond the workflow: headless Chromium, which
+#             checks that the HTML report renders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(fluidsynth fluid-soundfont-gm git)
+for arg in "$@"; do
+    case "$arg" in
+        --tests) APT_PACKAGES+=(chromium) ;;
+        *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+    esac
+done
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends fluidsynth fluid-soundfont-gm git >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,6 @@ from musicfusion.config import load_params
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".numba-cache"))
-
-needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None and not os.environ.get("CI"),
-                                      reason="fluidsynth not installed (scripts/install.sh installs it)")
-
 
 @pytest.fixture(scope="session")
 def params() -> dict:

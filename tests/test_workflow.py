@@ -19,11 +19,13 @@ BIN = Path(sys.executable).parent
 PROJECT_FILES = ["Snakefile", "params.yaml", "workflow", ".dvc/config", ".dvcignore", ".gitignore"]
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, cores: int = 2, expect_success: bool = True) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # the project's own store
-    proc = subprocess.run([str(BIN / "snakemake"), "--cores", "2", "--config", "dataset=tiny", *args],
+    # Targets and flags before --config, which takes every word after it as a key=value pair.
+    proc = subprocess.run([str(BIN / "snakemake"), "--cores", str(cores), *args, "--config", "dataset=tiny"],
                           cwd=workdir, capture_output=True, text=True, env=env, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    if expect_success:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
 
@@ -61,11 +63,11 @@ def test_every_method_and_task_has_a_result_and_an_mlflow_run(project, params):
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
-    runs = client.search_runs([experiment.experiment_id])
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'fusion'")
     logged = {(r.data.tags["method"], r.data.tags["task"]) for r in runs}
-    assert logged == expected
+    assert logged == expected and len(runs) == len(expected)
     run = runs[0]
-    assert {"git_commit", "dataset_sha256", "preset"} <= set(run.data.tags)
+    assert {"git_commit", "dataset_sha256", "params_sha256", "preset", "version.scikit-learn"} <= set(run.data.tags)
     assert {"accuracy", "recall_macro"} <= set(run.data.metrics)
 
 
@@ -81,19 +83,22 @@ def test_changing_one_method_reruns_only_that_method(project):
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
         out = snakemake(project, "-n", "--quiet", "rules").stdout
-        assert planned_jobs(project) == {"train", "evaluate", "track", "summarize", "all"}
+        # The method's own jobs, then the tables across methods (and their provenance record).
+        assert planned_jobs(project) == {"train", "evaluate", "track", "summarize", "compare", "provenance", "all"}
         dry = snakemake(project, "-n").stdout
         assert "method=late_fusion" in dry and "method=early_fusion" not in dry, out
     finally:
         params_path.write_text(original)
 
 
-def test_rerunning_gives_identical_results(project):
-    before = (project / "results/summary.csv").read_bytes()
-    predictions = (project / "models/stacking/predictions.csv").read_bytes()
-    snakemake(project, "--forcerun", "train")
-    assert (project / "results/summary.csv").read_bytes() == before
-    assert (project / "models/stacking/predictions.csv").read_bytes() == predictions
+def test_rerunning_on_one_core_gives_bit_identical_results(project, params):
+    """The first run used 2 cores; retraining every method on 1 core must change nothing."""
+    tables = ["results/summary.csv", "results/significance.csv", "results/transfer.csv"]
+    tables += [f"models/{m}/predictions.csv" for m in params["methods"]]
+    tables += [f"results/methods/{m}/metrics.json" for m in params["methods"]]
+    before = {t: (project / t).read_bytes() for t in tables}
+    snakemake(project, "--forcerun", "train", "transfer", cores=1)
+    assert {t: (project / t).read_bytes() for t in tables} == before
 
 
 def test_restoring_raw_data_with_dvc_reruns_nothing(project):
@@ -103,3 +108,132 @@ def test_restoring_raw_data_with_dvc_reruns_nothing(project):
     assert proc.returncode == 0, proc.stderr
     assert (project / "data/raw/tiny/manifest.csv").is_file()
     assert planned_jobs(project) == set()
+
+
+def test_transfer_has_a_row_per_pair_and_method_and_an_mlflow_run_each(project, params):
+    transfer = params["transfer"]
+    table = pd.read_csv(project / "results/transfer.csv")
+    expected = {(s, t, m) for s, t in transfer["pairs"] for m in transfer["methods"]}
+    assert set(zip(table["source"], table["target"], table["method"])) == expected
+    assert len(table) == len(expected)
+    assert table.groupby(["source", "target"])["best_on_validation"].sum().eq(1).all()
+    for pair in {f"{s}_to_{t}" for s, t in transfer["pairs"]}:
+        assert (project / f"models/transfer/{pair}.pkl").is_file()
+    assert (project / "results/recall_at_k.png").read_bytes().startswith(b"\x89PNG")
+    significance = pd.read_csv(project / "results/transfer_significance.csv")
+    n_methods = len(transfer["methods"])
+    assert len(significance) == len(transfer["pairs"]) * n_methods * (n_methods - 1) // 2
+    assert significance["p_value"].between(0, 1).all()
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'transfer'")
+    assert {r.info.run_name for r in runs} == {f"transfer/{s}_to_{t}/{m}" for s, t, m in expected}
+    run = runs[0]
+    assert {"git_commit", "dataset_sha256", "dataset", "preset", "source", "target", "method"} <= set(run.data.tags)
+    assert {"mrr", "recall_at_1", "chance_mrr", "r2", "validation_mrr"} <= set(run.data.metrics)
+    assert any(a.path.endswith(".png") for a in client.list_artifacts(run.info.run_id))
+
+
+def recommend_cli(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "musicfusion"), "recommend", "--dataset", "tiny", *args], cwd=project,
+                          capture_output=True, text=True, check=False)
+
+
+def test_recommend_answers_a_video_or_a_text_query_from_the_tiny_library(project):
+    import json
+
+    manifest = pd.read_csv(project / "data/raw/tiny/manifest.csv", dtype=str, keep_default_na=False)
+    clip = manifest[manifest["split"] == "train"].iloc[0]
+    library = set(manifest["clip_id"])
+
+    proc = recommend_cli(project, "--video", f"data/raw/tiny/{clip['video_path']}", "--top", "5")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[1].split() == ["rank", "score", "clip_id", "style", "instrument", "title"]
+    rows = [line.split() for line in lines[2:]]
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5] and {r[2] for r in rows} <= library
+
+    text = (project / "data/raw/tiny" / clip["text_path"]).read_text(encoding="utf-8")
+    proc = recommend_cli(project, "--text", text, "--top", "5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert len(results) == 5 and {r["clip_id"] for r in results} <= library
+
+
+def test_recommend_refuses_an_unreadable_query_in_one_line(project, tmp_path):
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"this is not a video\n" * 100)
+    proc = recommend_cli(project, "--video", str(garbage))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and str(garbage) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_changing_a_transfer_setting_reruns_only_transfer_jobs(project):
+    params_path = project / "params.yaml"
+    original = params_path.read_text()
+    fitting_rules = {"train", "evaluate", "summarize", "compare"}  # the fusion methods' work
+    try:
+        params = yaml.safe_load(original)
+        params["transfer"]["methods"]["linear"]["alpha"] = 2.0
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        planned = planned_jobs(project)
+        assert {"transfer", "summarize_transfer", "track_transfer"} <= planned
+        assert not planned & fitting_rules
+
+        params = yaml.safe_load(original)
+        params["transfer"]["bootstrap_samples"] = 500
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        planned = planned_jobs(project)
+        assert "summarize_transfer" in planned
+        assert not planned & (fitting_rules | {"transfer", "track_transfer"})
+    finally:
+        params_path.write_text(original)
+
+
+def test_reproduce_passes_on_its_own_reference_and_names_a_moved_number(project):
+    snakemake(project, "update_reference")
+    reference = project / "reference/tiny/summary.csv"
+    assert reference.is_file() and (project / "reference/tiny/transfer.csv").is_file()
+    assert "Reproduced" in snakemake(project, "reproduce").stderr
+    table = pd.read_csv(reference)
+    row = table.index[(table["method"] == "late_fusion") & (table["task"] == "style")][0]
+    table.loc[row, "recall_macro"] = round(table.loc[row, "recall_macro"] + 0.01, 4)
+    table.to_csv(reference, index=False)
+    proc = snakemake(project, "reproduce", expect_success=False)
+    assert proc.returncode != 0
+    assert "summary.csv: late_fusion/style recall_macro: reference" in proc.stdout + proc.stderr
+
+
+REPORT_CATEGORIES = ["Data", "Results", "Confusion matrices", "Transfer", "Provenance"]
+
+
+def test_the_html_report_holds_every_result_and_renders_offline(project, params, tmp_path):
+    snakemake(project, "--report", "report.html")
+    html = (project / "report.html").read_text(encoding="utf-8")
+    expected = ["results/summary.csv", "results/significance.csv", "results/fusion_gain.png",
+                "results/transfer.csv", "results/recall_at_k.png", "results/dataset.csv",
+                "results/provenance.json", "results/method_comparison.png"]
+    expected += [f"results/methods/{m}/confusion_{t}.png" for m in params["methods"] for t in params["tasks"]]
+    missing = [name for name in expected if name not in html]
+    assert not missing, f"report lacks {missing}"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed: `scripts/install.sh --tests` installs it")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000"]
+    url = (project / "report.html").as_uri()
+    dom = subprocess.run([chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    # The report is a JavaScript app: these menu entries exist only once it has rendered.
+    for category in REPORT_CATEGORIES:
+        assert f"<span>{category}</span>" in dom, category
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, *flags, "--window-size=1280,900", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=120, check=True)
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (900, 1280) and pixels.std() > 0.05  # not a blank page

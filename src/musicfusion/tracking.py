@@ -201,7 +201,8 @@ def log_transfer_runs(*, uri: str, experiment: str, pair_metrics: dict, tags: di
     source, target = pair_metrics["source"], pair_metrics["target"]
     sizes = {f"n_{split}": pair_metrics[f"n_{split}"] for split in ("train", "validation", "test")}
     run_ids = {}
-    for method, entry in pair_metrics["methods"].items():
+    for method in pair_metrics.get("method_order") or pair_metrics["methods"]:
+        entry = pair_metrics["methods"][method]
         best = method == pair_metrics["best_on_validation"]
         with mlflow.start_run(experiment_id=exp.experiment_id,
                               run_name=f"transfer/{source}_to_{target}/{method}") as run:

@@ -7,6 +7,8 @@ rule collect:
         clips=directory("data/raw/{dataset}/clips"),
     log:
         "logs/collect/{dataset}.log",
+    benchmark:
+        "results/benchmarks/collect/{dataset}.tsv",
     params:
         # Everything but the presets and the worker count (which cannot change the result).
         collect=lambda wc: {k: v for k, v in config["collect"].items() if k not in ("presets", "max_workers")},
@@ -15,6 +17,8 @@ rule collect:
     threads: config["collect"]["max_workers"]
     wildcard_constraints:
         dataset="|".join(config["collect"]["presets"]),
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/collect.py"
 
@@ -28,9 +32,15 @@ rule version_raw_data:
         "data/raw/{dataset}.dvc",
     log:
         "logs/version_raw_data/{dataset}.log",
+    benchmark:
+        "results/benchmarks/version_raw_data/{dataset}.tsv",
+    params:
+        python=PYTHON,
     wildcard_constraints:
         dataset="|".join(config["collect"]["presets"]),
+    conda:
+        "../envs/musicfusion.yaml"
     shell:
         # DVC caches the folder (hardlinks keep the files' times, so Snakemake sees no change)
         # and pushes it to the default local remote so `dvc pull` works offline.
-        "({PYTHON} -m dvc add --quiet data/raw/{wildcards.dataset} && {PYTHON} -m dvc push --quiet {output}) > {log} 2>&1"
+        "({params.python} -m dvc add --quiet data/raw/{wildcards.dataset} && {params.python} -m dvc push --quiet {output}) > {log} 2>&1"

@@ -21,6 +21,8 @@ METHODS = list(config["methods"])
 # Repeat 0 is the dataset's own split; repeats 1.. re-split the same clips with seed + repeat.
 REPEATS = list(range(config["evaluate"]["n_repeats"]))
 TRACKING = config["tracking"]
+TRANSFER = config["transfer"]
+TRANSFER_PAIRS = [f"{source}_to_{target}" for source, target in TRANSFER["pairs"]]
 
 
 wildcard_constraints:
@@ -54,6 +56,13 @@ def repeat_features_of(dataset):
                                    for name in ("clips.csv", "text.npz")]
 
 
+def transfer_outputs():
+    outputs = ["results/transfer.csv", "results/transfer.md", "results/recall_at_k.png",
+               "results/transfer_significance.csv"]
+    outputs += expand("results/transfer/{pair}/mlflow_runs.json", pair=TRANSFER_PAIRS)
+    return outputs
+
+
 def all_outputs():
     name = DATASET.name
     outputs = [
@@ -68,7 +77,7 @@ def all_outputs():
         "results/dataset.csv",
     ]
     outputs += expand("results/methods/{method}/mlflow_runs.json", method=METHODS)
-    outputs += transfer_outputs()  # workflow/rules/transfer.smk
+    outputs += transfer_outputs()
     if DATASET.is_preset:
         outputs.append(f"data/raw/{name}.dvc")
     return outputs

@@ -14,9 +14,13 @@ rule evaluate:
         ),
     log:
         "logs/evaluate/{method}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{method}.tsv",
     params:
         tasks=config["tasks"],
         confidence=config["evaluate"]["confidence"],
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -32,9 +36,13 @@ rule summarize:
                     category="Results"),
     log:
         "logs/summarize.log",
+    benchmark:
+        "results/benchmarks/summarize.tsv",
     params:
         methods=config["methods"],
         metric=config["evaluate"]["selection_metric"],
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/summarize.py"
 
@@ -49,10 +57,14 @@ rule compare:
         plot=report("results/fusion_gain.png", caption="../report/fusion_gain.rst", category="Results"),
     log:
         "logs/compare.log",
+    benchmark:
+        "results/benchmarks/compare.tsv",
     params:
         methods=config["methods"],
         tasks=config["tasks"],
         settings=config["evaluate"],
         seed=config["seed"],
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/compare.py"

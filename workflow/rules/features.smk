@@ -8,9 +8,13 @@ rule extract_audio:
         temp("data/processed/{dataset}/features/audio/shard-{shard}.npz"),
     log:
         "logs/extract_audio/{dataset}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/extract_audio/{dataset}/shard-{shard}.tsv",
     params:
         features=config["features"]["audio"],
         sample_rate=config["preprocess"]["audio"]["sample_rate"],
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/extract_shard.py"
 
@@ -22,9 +26,13 @@ rule extract_video:
         temp("data/processed/{dataset}/features/video/shard-{shard}.npz"),
     log:
         "logs/extract_video/{dataset}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/extract_video/{dataset}/shard-{shard}.tsv",
     params:
         features=config["features"]["video"],
         sample_rate=None,
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/extract_shard.py"
 
@@ -36,8 +44,12 @@ rule gather_features:
         "data/processed/{dataset}/features/{modality}.npz",
     log:
         "logs/gather_features/{dataset}/{modality}.log",
+    benchmark:
+        "results/benchmarks/gather_features/{dataset}/{modality}.tsv",
     wildcard_constraints:
         modality="audio|video",
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/gather_features.py"
 
@@ -51,8 +63,12 @@ rule extract_text:
         vectorizer="data/processed/{dataset}/features/text_vectorizer.pkl",
     log:
         "logs/extract_text/{dataset}.log",
+    benchmark:
+        "results/benchmarks/extract_text/{dataset}.tsv",
     params:
         features=config["features"]["text"],
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/extract_text.py"
 
@@ -65,6 +81,10 @@ rule clip_table:
         "data/processed/{dataset}/features/clips.csv",
     log:
         "logs/clip_table/{dataset}.log",
+    benchmark:
+        "results/benchmarks/clip_table/{dataset}.tsv",
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/clip_table.py"
 
@@ -76,9 +96,13 @@ rule split_repeat:
         "data/processed/{dataset}/features/repeat-{repeat}/clips.csv",
     log:
         "logs/split_repeat/{dataset}/repeat-{repeat}.log",
+    benchmark:
+        "results/benchmarks/split_repeat/{dataset}/repeat-{repeat}.tsv",
     params:
         fractions=config["collect"]["splits"],
         seed=lambda wc: config["seed"] + int(wc.repeat),
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/split_repeat.py"
 
@@ -91,7 +115,11 @@ rule extract_text_repeat:
         features="data/processed/{dataset}/features/repeat-{repeat}/text.npz",
     log:
         "logs/extract_text/{dataset}/repeat-{repeat}.log",
+    benchmark:
+        "results/benchmarks/extract_text/{dataset}/repeat-{repeat}.tsv",
     params:
         features=config["features"]["text"],
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/extract_text.py"

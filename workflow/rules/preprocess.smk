@@ -11,9 +11,13 @@ rule preprocess:
         bad_clips="data/interim/{dataset}/bad_clips/shard-{shard}.csv",
     log:
         "logs/preprocess/{dataset}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/preprocess/{dataset}/shard-{shard}.tsv",
     params:
         preprocess=config["preprocess"],
         clip_seconds=clip_seconds_of,
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/preprocess.py"
 
@@ -25,5 +29,9 @@ rule bad_clips_report:
         report("data/interim/{dataset}/bad_clips.csv", caption="../report/bad_clips.rst", category="Data"),
     log:
         "logs/bad_clips_report/{dataset}.log",
+    benchmark:
+        "results/benchmarks/bad_clips_report/{dataset}.tsv",
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/bad_clips_report.py"

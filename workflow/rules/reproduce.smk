@@ -13,6 +13,8 @@ rule reproduce:
     params:
         reference_dir=REFERENCE_DIR,
         tolerance=config["reproduce"]["tolerance"],
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/reproduce.py"
 
@@ -24,5 +26,7 @@ rule update_reference:
         "logs/update_reference.log",
     params:
         reference_dir=REFERENCE_DIR,
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/update_reference.py"

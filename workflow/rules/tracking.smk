@@ -14,6 +14,10 @@ rule dataset_fingerprint:
         "data/processed/{dataset}/fingerprint.json",
     log:
         "logs/dataset_fingerprint/{dataset}.log",
+    benchmark:
+        "results/benchmarks/dataset_fingerprint/{dataset}.tsv",
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/dataset_fingerprint.py"
 
@@ -26,8 +30,12 @@ rule provenance:
         report("results/provenance.json", caption="../report/provenance.rst", category="Provenance"),
     log:
         "logs/provenance.log",
+    benchmark:
+        "results/benchmarks/provenance.tsv",
     params:
         config=config,
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/provenance.py"
 
@@ -39,6 +47,10 @@ rule describe_dataset:
         report("results/dataset.csv", caption="../report/dataset.rst", category="Data"),
     log:
         "logs/describe_dataset.log",
+    benchmark:
+        "results/benchmarks/describe_dataset.tsv",
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/describe_dataset.py"
 
@@ -53,12 +65,17 @@ rule track:
         "results/methods/{method}/mlflow_runs.json",
     log:
         "logs/track/{method}.log",
+    benchmark:
+        "results/benchmarks/track/{method}.tsv",
     params:
         method=lambda wc: config["methods"][wc.method],
-        logged={k: config[k] for k in ("dataset", "seed", "preprocess", "features", "tasks")},
+        # Everything that shapes this method's results (and nothing else, so that changing
+        # another method or the transfer settings does not log this method again).
+        logged={k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features", "tasks", "evaluate")},
         preset=DATASET.name if DATASET.is_preset else "user",
-        config=config,
         uri=TRACKING["uri"],
         experiment=TRACKING["experiment"],
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/track.py"

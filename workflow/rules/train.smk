@@ -11,6 +11,8 @@ rule train:
         predictions="models/{method}/predictions.csv",
     log:
         "logs/train/{method}.log",
+    benchmark:
+        "results/benchmarks/train/{method}.tsv",
     params:
         method=lambda wc: config["methods"][wc.method],
         tasks=config["tasks"],
@@ -18,5 +20,7 @@ rule train:
         n_repeats=config["evaluate"]["n_repeats"],
         selection_metric=config["evaluate"]["selection_metric"],
         dataset=DATASET.name,
+    conda:
+        "../envs/musicfusion.yaml"
     script:
         "../scripts/train.py"

@@ -1,5 +1,84 @@
-# Transfer: cross-modal mappings and retrieval (to be filled in).
+# Transfer: map one modality onto another (params.yaml `transfer`), retrieve, recommend.
+# One job per configured [source, target] pair fits every mapping method; one summary across pairs.
+
+rule transfer:
+    input:
+        source=f"data/processed/{DATASET.name}/features/{{source}}.npz",
+        target=f"data/processed/{DATASET.name}/features/{{target}}.npz",
+        clips=f"data/processed/{DATASET.name}/features/clips.csv",
+    output:
+        metrics="results/transfer/{source}_to_{target}/metrics.json",
+        ranks="results/transfer/{source}_to_{target}/ranks.csv",
+        curve=report("results/transfer/{source}_to_{target}/recall_at_k.png",
+                     caption="../report/transfer_pair.rst", category="Transfer",
+                     subcategory="{source} to {target}"),
+        model="models/transfer/{source}_to_{target}.pkl",
+    log:
+        "logs/transfer/{source}_to_{target}.log",
+    benchmark:
+        "results/benchmarks/transfer/{source}_to_{target}.tsv",
+    params:
+        # Only what the fit reads, so pairs, bootstrap_samples or fusion settings rerun nothing here.
+        transfer=lambda wc: {key: TRANSFER[key] for key in ("methods", "n_components", "recall_at")},
+        seed=config["seed"],
+        dataset=DATASET.name,
+    wildcard_constraints:
+        source="|".join(MODALITIES),
+        target="|".join(MODALITIES),
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/transfer.py"
 
 
-def transfer_outputs():
-    return []
+rule summarize_transfer:
+    input:
+        metrics=expand("results/transfer/{pair}/metrics.json", pair=TRANSFER_PAIRS),
+        ranks=expand("results/transfer/{pair}/ranks.csv", pair=TRANSFER_PAIRS),
+    output:
+        csv=report("results/transfer.csv", caption="../report/transfer.rst", category="Transfer"),
+        markdown="results/transfer.md",
+        plot=report("results/recall_at_k.png", caption="../report/recall_at_k.rst", category="Transfer"),
+        significance=report("results/transfer_significance.csv",
+                            caption="../report/transfer_significance.rst", category="Transfer"),
+    log:
+        "logs/summarize_transfer.log",
+    benchmark:
+        "results/benchmarks/summarize_transfer.tsv",
+    params:
+        bootstrap_samples=TRANSFER["bootstrap_samples"],
+        # The same confidence level as the fusion comparisons.
+        confidence=config["evaluate"]["confidence"],
+        seed=config["seed"],
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/summarize_transfer.py"
+
+
+rule track_transfer:
+    input:
+        metrics="results/transfer/{source}_to_{target}/metrics.json",
+        curve="results/transfer/{source}_to_{target}/recall_at_k.png",
+        fingerprint=f"data/processed/{DATASET.name}/fingerprint.json",
+    output:
+        "results/transfer/{source}_to_{target}/mlflow_runs.json",
+    log:
+        "logs/track_transfer/{source}_to_{target}.log",
+    benchmark:
+        "results/benchmarks/track_transfer/{source}_to_{target}.tsv",
+    params:
+        dataset=DATASET.name,
+        preset=DATASET.name if DATASET.is_preset else "user",
+        # What shapes the transfer results, hashed into the runs' params_sha256 tag.
+        shaping={**{k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features")},
+                 "transfer": {k: v for k, v in config["transfer"].items() if k != "bootstrap_samples"}},
+        uri=TRACKING["uri"],
+        experiment=TRACKING["experiment"],
+    wildcard_constraints:
+        source="|".join(MODALITIES),
+        target="|".join(MODALITIES),
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/track_transfer.py"

@@ -18,7 +18,8 @@ with log_to(snakemake.log[0]):
         metrics={task: metrics[task]["test"] for task in tasks},
         artifacts={task: [confusion[task], snakemake.input.metrics] for task in tasks},
         model_path=snakemake.input.model, params=snakemake.params.logged,
-        tags={**provenance_tags(provenance(snakemake.params.config, fingerprint)),
-              "preset": snakemake.params.preset},
+        tags={**provenance_tags(provenance({**snakemake.params.logged, "method": snakemake.params.method},
+                                           fingerprint)),
+              "preset": snakemake.params.preset, "kind": "fusion"},
         out_path=snakemake.output[0])
     print(runs)

@@ -1,0 +1,298 @@
+"""Transfer evaluation: fit every configured mapping per (source -> target) pair, score retrieval.
+
+For one pair, :func:`run_pair` fits each ``transfer.methods`` entry on the training clips
+(:mod:`musicfusion.transfer` does the preprocessing and the mapping), then on the **test** clips
+measures how well the mapped source matches the target (``r2``, ``cosine_mean``) and how well a
+source clip retrieves its own target among all test clips (recall@K, median rank, MRR, each with
+its chance level). The retrieval MRR on the **validation** clips picks the method that
+``musicfusion recommend`` uses, so the test split never influences a choice.
+
+:func:`summarize_transfer` gathers every pair into one table, draws the recall@k curves, and
+tests each pair of methods for a difference in MRR with a paired bootstrap over the same test
+queries.
+
+Files of one pair (``<pair>`` = ``<source>_to_<target>``):
+
+* ``results/transfer/<pair>/metrics.json``: per method its type, settings, test metrics and
+  validation MRR; the split sizes; the best method on validation;
+* ``results/transfer/<pair>/ranks.csv``: ``clip_id, method, rank`` of every test query, for
+  paired tests;
+* ``results/transfer/<pair>/recall_at_k.png``: the pair's recall@k curves;
+* ``models/transfer/<pair>.pkl``: a dict (see :data:`BUNDLE_KEYS`) holding every fitted mapping
+  and the name of the best on validation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musicfusion.evaluate import markdown_table
+from musicfusion.featurestore import load_features
+from musicfusion.io import atomic_path, write_csv, write_json, write_text
+from musicfusion.stats import paired_bootstrap
+from musicfusion.transfer import (build_mapping, mapping_metrics, plot_recall_curves, recall_curve,
+                                  retrieval_metrics, retrieval_ranks)
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+RANK_COLUMNS = ["clip_id", "method", "rank"]
+BUNDLE_KEYS = ("source", "target", "dataset", "mappings", "best_on_validation", "method_params",
+               "n_components", "seed", "n_features")
+"""Keys of the pickled dict in ``models/transfer/<pair>.pkl``."""
+
+MAPPING_METRICS = ("r2", "cosine_mean")
+SIGNIFICANCE_COLUMNS = ["source", "target", "method_a", "method_b", "n_test", "mrr_a", "mrr_b",
+                        "difference", "ci_low", "ci_high", "p_value", "significant"]
+DECIMALS = 4  # rounding of the CSV/Markdown tables (metrics.json keeps full precision)
+
+# Presentation only (not experiment settings).
+GRID_COLUMNS = 3  # subplots per row in the combined recall@k figure
+SUBPLOT_WIDTH = 5.5
+SUBPLOT_HEIGHT = 4.2
+DPI = 100
+
+
+def pair_name(source: str, target: str) -> str:
+    """The pair's name in file paths and MLflow run names: ``video_to_audio``."""
+    return f"{source}_to_{target}"
+
+
+def summary_columns(recall_at) -> list[str]:
+    """Columns of results/transfer.csv, in order, for the configured recall@K list."""
+    ks = [int(k) for k in recall_at]
+    return (["source", "target", "method", "type", *MAPPING_METRICS]
+            + [f"recall@{k}" for k in ks] + ["median_rank", "mrr"]
+            + [f"chance_recall@{k}" for k in ks] + ["chance_median_rank", "chance_mrr"]
+            + ["n_test", "best_on_validation", "validation_mrr"])
+
+
+def best_on_validation(validation_mrr: dict[str, float]) -> str:
+    """The method with the highest validation MRR; ties go to the first in params order."""
+    if not validation_mrr:
+        raise ValueError("no method to choose from")
+    names = list(validation_mrr)
+    return max(names, key=lambda m: (validation_mrr[m], -names.index(m)))
+
+
+def _split_rows(clips: pd.DataFrame, where: str) -> dict[str, np.ndarray]:
+    masks = {split: (clips["split"] == split).to_numpy() for split in SPLITS}
+    empty = [split for split, mask in masks.items() if mask.sum() < 2]
+    if empty:
+        # One clip per split would make retrieval trivial (rank 1 always) and PCA impossible.
+        raise ValueError(f"{where}: split(s) {empty} hold fewer than 2 clips; transfer needs at least 2 "
+                         f"in each of {list(SPLITS)}")
+    return masks
+
+
+def evaluate_mapping(mapping, X_eval: np.ndarray, Y_eval: np.ndarray, recall_at) -> tuple[dict, np.ndarray]:
+    """Mapping quality and retrieval metrics of a fitted mapping on aligned rows, and the ranks."""
+    source_emb, target_emb = mapping.embed_source(X_eval), mapping.embed_target(Y_eval)
+    ranks = retrieval_ranks(source_emb, target_emb)
+    metrics = {**mapping_metrics(target_emb, source_emb), **retrieval_metrics(ranks, recall_at)}
+    return metrics, ranks
+
+
+def run_pair(source: str, target: str, feature_dir: str | Path, transfer_params: dict, seed: int, *,
+             metrics_out: str | Path, ranks_out: str | Path, model_out: str | Path,
+             curve_out: str | Path | None = None, dataset: str | None = None) -> dict:
+    """Fit, evaluate and save every configured mapping of one (source -> target) pair.
+
+    ``transfer_params`` needs ``methods`` (name -> ``transfer.methods`` entry), ``n_components``
+    and ``recall_at`` (the ``transfer`` section of params.yaml will do). Returns the content of
+    ``metrics_out``. Deterministic for a given seed.
+    """
+    if source == target:
+        raise ValueError(f"transfer pair {source} -> {target}: source and target must differ")
+    methods: dict = dict(transfer_params["methods"])
+    if not methods:
+        raise ValueError("transfer.methods is empty: nothing to fit")
+    recall_at = [int(k) for k in transfer_params["recall_at"]]
+    n_components = int(transfer_params["n_components"])
+    X, clips = load_features(feature_dir, [source, target])
+    masks = _split_rows(clips, f"{feature_dir}/clips.csv")
+    Xs, Xt = X[source], X[target]
+    ids_test = clips.loc[masks["test"], "clip_id"].to_numpy()
+
+    mappings, entries, rank_frames, curves, validation_mrr = {}, {}, [], {}, {}
+    for name, method_params in methods.items():
+        started = time.perf_counter()
+        mapping = build_mapping(method_params, n_components, seed).fit(Xs[masks["train"]], Xt[masks["train"]])
+        test_metrics, test_ranks = evaluate_mapping(mapping, Xs[masks["test"]], Xt[masks["test"]], recall_at)
+        val_metrics, _ = evaluate_mapping(mapping, Xs[masks["validation"]], Xt[masks["validation"]], recall_at)
+        log.info("%s -> %s %s: test mrr %.4f (chance %.4f), validation mrr %.4f, %.2f s", source, target,
+                 name, test_metrics["mrr"], test_metrics["chance_mrr"], val_metrics["mrr"],
+                 time.perf_counter() - started)
+        mappings[name] = mapping
+        validation_mrr[name] = val_metrics["mrr"]
+        entries[name] = {"type": method_params["type"], "params": dict(method_params), "test": test_metrics,
+                         "validation_mrr": val_metrics["mrr"]}
+        rank_frames.append(pd.DataFrame({"clip_id": ids_test, "method": name, "rank": test_ranks}))
+        curves[name] = recall_curve(test_ranks, len(ids_test))
+    best = best_on_validation(validation_mrr)
+
+    result = {
+        "source": source, "target": target, "dataset": dataset, "seed": int(seed),
+        "n_components": n_components, "recall_at": recall_at,
+        "n_train": int(masks["train"].sum()), "n_validation": int(masks["validation"].sum()),
+        "n_test": int(masks["test"].sum()), "best_on_validation": best,
+        # JSON objects are written with sorted keys: the params order (ties, tables) is kept here.
+        "method_order": list(methods), "methods": entries,
+    }
+    bundle = {
+        "source": source, "target": target, "dataset": dataset, "mappings": mappings,
+        "best_on_validation": best, "method_params": methods, "n_components": n_components,
+        "seed": int(seed), "n_features": {source: int(Xs.shape[1]), target: int(Xt.shape[1])},
+    }
+    with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(bundle, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    write_csv(ranks_out, pd.concat(rank_frames, ignore_index=True)[RANK_COLUMNS])
+    if curve_out is not None:
+        plot_recall_curves(curves, len(ids_test), curve_out,
+                           f"{source} \u2192 {target}: recall@k on test (n={len(ids_test)})")
+    write_json(metrics_out, result)
+    return result
+
+
+def load_bundle(path: str | Path) -> dict:
+    """The pickled mappings of one pair (a dict with :data:`BUNDLE_KEYS`)."""
+    with open(path, "rb") as fh:
+        bundle = pickle.load(fh)
+    missing = [k for k in BUNDLE_KEYS if k not in bundle]
+    if missing:
+        raise ValueError(f"{path}: not a transfer model bundle (missing {missing})")
+    return bundle
+
+
+# --------------------------------------------------------------------------------------------
+# Across pairs: summary table, recall curves, significance
+# --------------------------------------------------------------------------------------------
+
+
+def method_order(pair_metrics: dict) -> list[str]:
+    """The pair's methods in params order (as run_pair fitted them)."""
+    return list(pair_metrics.get("method_order") or pair_metrics["methods"])
+
+
+def _read_json(path: str | Path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def summary_table(pair_metrics: list[dict]) -> pd.DataFrame:
+    """One row per pair and method (pairs in the given order, methods in params order)."""
+    if not pair_metrics:
+        raise ValueError("no transfer pair to summarise")
+    recall_at = pair_metrics[0]["recall_at"]
+    rows = []
+    for pair in pair_metrics:
+        if pair["recall_at"] != recall_at:
+            raise ValueError(f"{pair_name(pair['source'], pair['target'])} was scored with recall_at "
+                             f"{pair['recall_at']}, others with {recall_at}: rerun the transfer jobs")
+        for method in method_order(pair):
+            entry = pair["methods"][method]
+            rows.append({"source": pair["source"], "target": pair["target"], "method": method,
+                         "type": entry["type"], **entry["test"], "n_test": pair["n_test"],
+                         "best_on_validation": method == pair["best_on_validation"],
+                         "validation_mrr": entry["validation_mrr"]})
+    table = pd.DataFrame(rows)[summary_columns(recall_at)]
+    numeric = [c for c in table.columns if table[c].dtype.kind == "f"]
+    return table.round({c: DECIMALS for c in numeric})
+
+
+def _reciprocal_ranks(ranks: pd.DataFrame, method: str) -> pd.Series:
+    rows = ranks[ranks["method"] == method].set_index("clip_id")["rank"]
+    return 1.0 / rows.sort_index().astype(np.float64)
+
+
+def significance_table(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame], n_samples: int, seed: int,
+                       confidence: float) -> pd.DataFrame:
+    """Every two methods of a pair: paired bootstrap of the difference in test MRR (a minus b).
+
+    Queries (test clips) are resampled with replacement, the same resample for both methods;
+    the p-value is two-sided for "no difference" (:func:`musicfusion.stats.paired_bootstrap`) and
+    ``significant`` means p < 1 - confidence.
+    """
+    rows = []
+    for pair, ranks in zip(pair_metrics, pair_ranks):
+        for method_a, method_b in itertools.combinations(method_order(pair), 2):
+            rr_a, rr_b = _reciprocal_ranks(ranks, method_a), _reciprocal_ranks(ranks, method_b)
+            if not rr_a.index.equals(rr_b.index):
+                raise ValueError(f"{pair_name(pair['source'], pair['target'])}: {method_a} and {method_b} "
+                                 "were not ranked on the same test queries")
+            a, b = rr_a.to_numpy(), rr_b.to_numpy()
+
+            def mrr_difference(index, a=a, b=b):
+                return float(a[index].mean() - b[index].mean())
+
+            boot = paired_bootstrap(mrr_difference, np.zeros(len(a), dtype=int), n_samples, seed, confidence)
+            rows.append({"source": pair["source"], "target": pair["target"], "method_a": method_a,
+                         "method_b": method_b, "n_test": len(a), "mrr_a": float(a.mean()),
+                         "mrr_b": float(b.mean()), "difference": boot["difference"],
+                         "ci_low": boot["ci_low"], "ci_high": boot["ci_high"], "p_value": boot["p_value"],
+                         "significant": bool(boot["p_value"] < 1.0 - confidence)})
+    table = pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
+    return table.round({c: DECIMALS for c in ("mrr_a", "mrr_b", "difference", "ci_low", "ci_high")})
+
+
+def plot_recall_grid(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame], path: str | Path) -> None:
+    """recall@k against k on the test split: one subplot per pair, one line per method, plus chance."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    n_cols = min(GRID_COLUMNS, len(pair_metrics))
+    n_rows = math.ceil(len(pair_metrics) / n_cols)
+    fig = Figure(figsize=(SUBPLOT_WIDTH * n_cols, SUBPLOT_HEIGHT * n_rows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    for ax, pair, ranks in zip(axes, pair_metrics, pair_ranks):
+        n = pair["n_test"]
+        ks = np.arange(1, n + 1)
+        for method in method_order(pair):
+            curve = recall_curve(ranks.loc[ranks["method"] == method, "rank"].to_numpy(), n)
+            best = " (best on validation)" if method == pair["best_on_validation"] else ""
+            ax.plot(ks, curve, marker=".", markersize=3, label=f"{method}{best}")
+        ax.plot(ks, ks / n, linestyle="--", color="grey", label=f"chance (n={n})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(1, max(n, 2))
+        ax.set_ylim(0.0, 1.02)
+        ax.set_xlabel("k")
+        ax.set_ylabel("recall@k")
+        ax.set_title(f"{pair['source']} \u2192 {pair['target']} (test)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="lower right", fontsize="small")
+    for ax in axes[len(pair_metrics):]:
+        ax.set_visible(False)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+
+
+def summarize_transfer(metric_paths: list[str | Path], rank_paths: list[str | Path], n_samples: int, seed: int,
+                       confidence: float, *, csv_out: str | Path, markdown_out: str | Path,
+                       plot_out: str | Path, significance_out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """results/transfer.csv (+ .md), the recall@k figure and the significance table of all pairs.
+
+    ``metric_paths[i]`` and ``rank_paths[i]`` are the same pair's metrics.json and ranks.csv.
+    """
+    if len(metric_paths) != len(rank_paths):
+        raise ValueError(f"{len(metric_paths)} metrics files but {len(rank_paths)} ranks files")
+    pair_metrics = [_read_json(p) for p in metric_paths]
+    pair_ranks = [pd.read_csv(p, dtype={"clip_id": str, "method": str}, keep_default_na=False)
+                  for p in rank_paths]
+    table = summary_table(pair_metrics)
+    significance = significance_table(pair_metrics, pair_ranks, n_samples, seed, confidence)
+    write_csv(csv_out, table)
+    write_text(markdown_out, markdown_table(table) + "\n")
+    write_csv(significance_out, significance)
+    plot_recall_grid(pair_metrics, pair_ranks, plot_out)
+    return table, significance
