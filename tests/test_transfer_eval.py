@@ -135,6 +135,10 @@ def test_summary_has_one_row_per_pair_and_method_with_chance_levels(both_pairs, 
     assert written["method"].tolist() == 2 * list(TRANSFER["methods"])  # params order, not sorted
     assert written.groupby(["source", "target"])["best_on_validation"].sum().tolist() == [1, 1]
     assert (written["chance_median_rank"] == (SPLIT_SIZES["test"] + 1) / 2).all()
+    # The linear map retrieves far above chance: its MRR interval excludes chance, p tiny.
+    linear = written[written["method"] == "linear"]
+    assert (linear["mrr_ci_low"] > linear["chance_mrr"]).all() and (linear["p_vs_chance"] < 0.01).all()
+    assert ((written["mrr_ci_low"] <= written["mrr"]) & (written["mrr"] <= written["mrr_ci_high"])).all()
     assert files["markdown_out"].read_text().count("\n") == len(written) + 2
     assert files["plot_out"].read_bytes().startswith(b"\x89PNG")
     # One comparison per pair (two methods), and the linear map is significantly better.

@@ -67,11 +67,15 @@ def pair_name(source: str, target: str) -> str:
     return f"{source}_to_{target}"
 
 
+# Added by against_chance() from the per-query ranks.
+CHANCE_TEST_COLUMNS = ["mrr_ci_low", "mrr_ci_high", "p_vs_chance"]
+
+
 def summary_columns(recall_at) -> list[str]:
     """Columns of results/transfer.csv, in order, for the configured recall@K list."""
     ks = [int(k) for k in recall_at]
     return (["source", "target", "method", "type", *MAPPING_METRICS]
-            + [f"recall@{k}" for k in ks] + ["median_rank", "mrr"]
+            + [f"recall@{k}" for k in ks] + ["median_rank", "mrr", *CHANCE_TEST_COLUMNS]
             + [f"chance_recall@{k}" for k in ks] + ["chance_median_rank", "chance_mrr"]
             + ["n_test", "best_on_validation", "validation_mrr"])
 
@@ -204,7 +208,7 @@ def summary_table(pair_metrics: list[dict]) -> pd.DataFrame:
                          "type": entry["type"], **entry["test"], "n_test": pair["n_test"],
                          "best_on_validation": method == pair["best_on_validation"],
                          "validation_mrr": entry["validation_mrr"]})
-    table = pd.DataFrame(rows)[summary_columns(recall_at)]
+    table = pd.DataFrame(rows)[[c for c in summary_columns(recall_at) if c not in CHANCE_TEST_COLUMNS]]
     numeric = [c for c in table.columns if table[c].dtype.kind == "f"]
     return table.round({c: DECIMALS for c in numeric})
 
@@ -277,6 +281,36 @@ def plot_recall_grid(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame], p
         fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
 
 
+def against_chance(table: pd.DataFrame, pair_ranks: list[pd.DataFrame], n_samples: int, seed: int,
+                   confidence: float) -> pd.DataFrame:
+    """Add a bootstrap interval of each method's test MRR and the p-value of 'no better than chance'.
+
+    Queries are resampled with replacement; the statistic is MRR minus the chance MRR of the
+    gallery, so ``p_vs_chance`` is the two-sided p-value of equality with chance.
+    """
+    table = table.copy()
+    # The table lists the pairs in the same order as pair_ranks.
+    pairs = list(dict.fromkeys(zip(table["source"], table["target"])))
+    lows, highs, p_values = [], [], []
+    for i, row in enumerate(table.itertuples(index=False)):
+        ranks = pair_ranks[pairs.index((row.source, row.target))]
+        rr = _reciprocal_ranks(ranks, row.method).to_numpy()
+        chance = float(table["chance_mrr"].iloc[i])
+
+        def above_chance(index, rr=rr, chance=chance):
+            return float(rr[index].mean() - chance)
+
+        boot = paired_bootstrap(above_chance, np.zeros(len(rr), dtype=int), n_samples, seed, confidence)
+        lows.append(round(boot["ci_low"] + chance, DECIMALS))
+        highs.append(round(boot["ci_high"] + chance, DECIMALS))
+        p_values.append(round(boot["p_value"], DECIMALS))
+    position = table.columns.get_loc("mrr") + 1
+    table.insert(position, "mrr_ci_low", lows)
+    table.insert(position + 1, "mrr_ci_high", highs)
+    table.insert(position + 2, "p_vs_chance", p_values)
+    return table
+
+
 def summarize_transfer(metric_paths: list[str | Path], rank_paths: list[str | Path], n_samples: int, seed: int,
                        confidence: float, *, csv_out: str | Path, markdown_out: str | Path,
                        plot_out: str | Path, significance_out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -289,7 +323,7 @@ def summarize_transfer(metric_paths: list[str | Path], rank_paths: list[str | Pa
     pair_metrics = [_read_json(p) for p in metric_paths]
     pair_ranks = [pd.read_csv(p, dtype={"clip_id": str, "method": str}, keep_default_na=False)
                   for p in rank_paths]
-    table = summary_table(pair_metrics)
+    table = against_chance(summary_table(pair_metrics), pair_ranks, n_samples, seed, confidence)
     significance = significance_table(pair_metrics, pair_ranks, n_samples, seed, confidence)
     write_csv(csv_out, table)
     write_text(markdown_out, markdown_table(table) + "\n")
