@@ -174,7 +174,8 @@ def test_project_problems_are_explained(project, tmp_path):
     with pytest.raises(RecommendError, match="fitted on dataset 'tiny' but 'default' is selected"):
         recommend(params, "text", "organ", root=project, dataset="default")
     with pytest.raises(RecommendError, match="is in the vocabulary"):
-        recommend(params, "text", "zzyzx qwerty", root=project)
+        # Shares no word and no character n-gram with the training texts, whatever the analyzer.
+        recommend(params, "text", "☃☃☃ ✓✓✓", root=project)
     with pytest.raises(RecommendError, match="empty"):
         recommend(params, "text", " \n\t ", root=project)
 

@@ -123,7 +123,7 @@ def text_query_features(query: str, params: dict, vectorizer_path: Path) -> np.n
     if not np.any(X):
         # An all-zero TF-IDF row maps every such query to the same place: the ranking would
         # say nothing about this query.
-        raise RecommendError(f"none of the words of {query!r} is in the vocabulary fitted on the training "
+        raise RecommendError(f"no term of {query!r} is in the vocabulary fitted on the training "
                              f"texts ({len(names)} terms); try other words")
     return X
 
