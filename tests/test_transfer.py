@@ -331,3 +331,17 @@ def test_plot_recall_curves_writes_a_png(tmp_path):
     )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in out.parent.iterdir()] == ["recall.png"]  # no temp file left
+
+
+def test_label_precision_by_hand():
+    from musicfusion.transfer import label_precision
+
+    # Query i's nearest gallery items by cosine: q0 -> g0 then g1; q1 -> g1 then g0; q2 -> g2.
+    queries = np.array([[1.0, 0.1, 0.0], [0.1, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    gallery = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    labels = np.array(["a", "b", "b"])
+    got = label_precision(queries, gallery, labels, labels, [1, 2])
+    assert got["style_precision@1"] == pytest.approx(1.0)
+    # top-2: q0 {g0:a, g1:b} -> 1/2; q1 {g1:b, g0:a} -> 1/2; q2 {g2:b, then g0 (ties keep gallery order)} -> 1/2
+    assert got["style_precision@2"] == pytest.approx(0.5)
+    assert got["chance_style_precision@1"] == pytest.approx((1 / 3 + 2 / 3 + 2 / 3) / 3)

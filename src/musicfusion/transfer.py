@@ -484,6 +484,23 @@ def rank_gallery(query_emb, gallery_emb, top: int) -> tuple[np.ndarray, np.ndarr
     return order, np.take_along_axis(sim, order, axis=1)
 
 
+def label_precision(query_emb, gallery_emb, query_labels, gallery_labels, ks, name: str = "style") -> dict:
+    """Class-level retrieval: the share of each query's top-K gallery items with the query's label.
+
+    Recommendation asks for music that *fits* (same style), not only the one true clip. Chance
+    is the share of gallery items with the query's label, averaged over queries. Keys:
+    ``{name}_precision@K`` and ``chance_{name}_precision@K``.
+    """
+    query_labels, gallery_labels = np.asarray(query_labels), np.asarray(gallery_labels)
+    chance = float(np.mean([np.mean(gallery_labels == label) for label in query_labels]))
+    out = {}
+    for k in ks:
+        top, _ = rank_gallery(query_emb, gallery_emb, int(k))
+        out[f"{name}_precision@{k}"] = float(np.mean(gallery_labels[top] == query_labels[:, None]))
+        out[f"chance_{name}_precision@{k}"] = chance
+    return out
+
+
 def plot_recall_curves(
     curves: dict[str, np.ndarray], n_gallery: int, path: str | Path, title: str
 ) -> None:

@@ -39,7 +39,7 @@ from musicfusion.evaluate import markdown_table
 from musicfusion.featurestore import load_features
 from musicfusion.io import atomic_path, write_csv, write_json, write_text
 from musicfusion.stats import paired_bootstrap
-from musicfusion.transfer import (build_mapping, mapping_metrics, plot_recall_curves, recall_curve,
+from musicfusion.transfer import (build_mapping, label_precision, mapping_metrics, plot_recall_curves, recall_curve,
                                   retrieval_metrics, retrieval_ranks)
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def summary_columns(recall_at) -> list[str]:
     return (["source", "target", "method", "type", *MAPPING_METRICS]
             + [f"recall@{k}" for k in ks] + ["median_rank", "mrr", *CHANCE_TEST_COLUMNS]
             + [f"chance_recall@{k}" for k in ks] + ["chance_median_rank", "chance_mrr"]
+            + [f"style_precision@{k}" for k in ks] + [f"chance_style_precision@{k}" for k in ks]
             + ["n_test", "best_on_validation", "validation_mrr"])
 
 
@@ -98,11 +99,17 @@ def _split_rows(clips: pd.DataFrame, where: str) -> dict[str, np.ndarray]:
     return masks
 
 
-def evaluate_mapping(mapping, X_eval: np.ndarray, Y_eval: np.ndarray, recall_at) -> tuple[dict, np.ndarray]:
-    """Mapping quality and retrieval metrics of a fitted mapping on aligned rows, and the ranks."""
+def evaluate_mapping(mapping, X_eval: np.ndarray, Y_eval: np.ndarray, recall_at,
+                     styles: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
+    """Mapping quality and retrieval metrics of a fitted mapping on aligned rows, and the ranks.
+
+    With ``styles`` (the rows' style labels), also the class-level style precision@K.
+    """
     source_emb, target_emb = mapping.embed_source(X_eval), mapping.embed_target(Y_eval)
     ranks = retrieval_ranks(source_emb, target_emb)
     metrics = {**mapping_metrics(target_emb, source_emb), **retrieval_metrics(ranks, recall_at)}
+    if styles is not None:
+        metrics.update(label_precision(source_emb, target_emb, styles, styles, recall_at))
     return metrics, ranks
 
 
@@ -131,7 +138,8 @@ def run_pair(source: str, target: str, feature_dir: str | Path, transfer_params:
     for name, method_params in methods.items():
         started = time.perf_counter()
         mapping = build_mapping(method_params, n_components, seed).fit(Xs[masks["train"]], Xt[masks["train"]])
-        test_metrics, test_ranks = evaluate_mapping(mapping, Xs[masks["test"]], Xt[masks["test"]], recall_at)
+        test_metrics, test_ranks = evaluate_mapping(mapping, Xs[masks["test"]], Xt[masks["test"]], recall_at,
+                                                    clips.loc[masks["test"], "style"].to_numpy())
         val_metrics, _ = evaluate_mapping(mapping, Xs[masks["validation"]], Xt[masks["validation"]], recall_at)
         log.info("%s -> %s %s: test mrr %.4f (chance %.4f), validation mrr %.4f, %.2f s", source, target,
                  name, test_metrics["mrr"], test_metrics["chance_mrr"], val_metrics["mrr"],
