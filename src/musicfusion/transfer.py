@@ -310,15 +310,9 @@ class CCAMapping(_SharedSpaceMapping):
         return CCA(n_components=n_components, max_iter=self.max_iter, tol=self.tol)
 
 
-class PLSMapping(_SharedSpaceMapping):
-    """Partial least squares, symmetric mode (``sklearn.cross_decomposition.PLSCanonical``)."""
-
-    def __init__(self, pca_components=32, n_components=8, max_iter=500, tol=1e-6, random_state=0):
-        self.pca_components = pca_components
-        self.n_components = n_components
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
+class PLSMapping(CCAMapping):
+    """Partial least squares, symmetric mode (``sklearn.cross_decomposition.PLSCanonical``);
+    the same hyper-parameters as CCA."""
 
     def _make_model(self, n_components):
         return PLSCanonical(n_components=n_components, max_iter=self.max_iter, tol=self.tol)
