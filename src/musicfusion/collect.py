@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musicfusion.io import atomic_path, write_csv
+from musicfusion.io import write_csv
 from musicfusion.render import NoteEvent, piano_roll_frames, render_audio, write_video
 
 log = logging.getLogger(__name__)

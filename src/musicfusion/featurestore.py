@@ -7,13 +7,12 @@ the same clips' split and labels in the same order.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from musicfusion.io import atomic_path, load_npz, save_npz, write_csv
+from musicfusion.io import load_npz, save_npz, save_pickle, write_csv
 from musicfusion.manifest import LABEL_COLUMNS, read_manifest
 
 
@@ -78,8 +77,7 @@ def extract_text(text_shards: list[str | Path], split_table: str | Path, out_pat
     vectorizer = text.fit(train_docs, feature_params)
     X, names = text.transform(vectorizer, [str(d) for d in docs])
     if vectorizer_out is not None:
-        with atomic_path(vectorizer_out) as tmp, open(tmp, "wb") as fh:
-            pickle.dump(vectorizer, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        save_pickle(vectorizer_out, vectorizer)
     save_npz(out_path, clip_ids=ids, X=X.astype(np.float32), feature_names=np.array(names, dtype=str))
     return len(ids)
 

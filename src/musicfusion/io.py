@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -38,6 +39,17 @@ def write_json(path: str | Path, obj) -> None:
 def write_csv(path: str | Path, frame) -> None:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def save_pickle(path: str | Path, obj) -> None:
+    """A fitted model (or any Python object) pickled atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_pickle(path: str | Path):
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
 
 
 def save_npz(path: str | Path, **arrays) -> None:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from musicfusion.config import resolve_dataset
 from musicfusion.featurestore import load_features
+from musicfusion.io import load_pickle
 from musicfusion.transfer import rank_gallery
 from musicfusion.transfer_eval import load_bundle, pair_name
 
@@ -117,8 +118,7 @@ def text_query_features(query: str, params: dict, vectorizer_path: Path) -> np.n
         raise RecommendError("the text query is empty")
     if not vectorizer_path.is_file():
         raise RecommendError(f"{vectorizer_path}: text vectorizer not found; {RUN_WORKFLOW_HINT}")
-    with open(vectorizer_path, "rb") as fh:
-        vectorizer = pickle.load(fh)
+    vectorizer = load_pickle(vectorizer_path)
     X, names = text.transform(vectorizer, [normalized])
     if not np.any(X):
         # An all-zero TF-IDF row maps every such query to the same place: the ranking would

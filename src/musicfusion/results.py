@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from musicfusion.evaluate import (SUMMARY_COLUMNS, classification_metrics, markdown_table,
                                   plot_confusion_matrix, plot_method_comparison, summary_table)
@@ -24,8 +23,6 @@ def evaluate_method(method: str, predictions_path: str | Path, tasks: list[str],
     """Per task: validation and test metrics of every repeat, their mean and confidence interval,
     and a confusion matrix of the test predictions pooled over repeats."""
     predictions = pd.read_csv(predictions_path, dtype=str, keep_default_na=False)
-    if "repeat" not in predictions:
-        predictions["repeat"] = "0"
     metrics: dict = {}
     for task, png in zip(tasks, confusion_paths):
         rows = predictions[predictions["task"] == task]

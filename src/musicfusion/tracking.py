@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from musicfusion.io import write_json
+from musicfusion.io import load_pickle, write_json
 
 PROJECT_ROOT = Path.cwd()
 
@@ -36,6 +36,18 @@ def init_store(uri: str, experiment: str, root: str | Path | None = None) -> str
         return found.experiment_id
     location = artifact_root(root) if uri.startswith("sqlite:") else None
     return client.create_experiment(experiment, artifact_location=location)
+
+
+def _experiment_id(uri: str, experiment: str) -> str:
+    """Point MLflow at ``uri`` and find the experiment that init_store created before the jobs."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is None:
+        raise RuntimeError(f"MLflow experiment {experiment!r} not found at {uri}: the store is created "
+                           "by the workflow's onstart hook (musicfusion.tracking.init_store)")
+    return exp.experiment_id
 
 
 def git_commit(root: str | Path | None = None) -> str:
@@ -109,20 +121,13 @@ def log_method_runs(*, uri: str, experiment: str, method: str, method_params: di
                     artifacts: dict, model_path: str | Path, params: dict, tags: dict,
                     out_path: str | Path, extra_metrics: dict | None = None) -> dict:
     """One run per task; returns and writes {task: run_id}."""
-    import pickle
-
     import mlflow
 
-    mlflow.set_tracking_uri(uri)
-    exp = mlflow.get_experiment_by_name(experiment)
-    if exp is None:
-        raise RuntimeError(f"MLflow experiment {experiment!r} not found at {uri}: the store is created "
-                           "by the workflow's onstart hook (musicfusion.tracking.init_store)")
-    with open(model_path, "rb") as fh:
-        models = pickle.load(fh)
+    experiment_id = _experiment_id(uri, experiment)
+    models = load_pickle(model_path)
     run_ids = {}
     for task, task_metrics in sorted(metrics.items()):
-        with mlflow.start_run(experiment_id=exp.experiment_id, run_name=f"{method}/{task}") as run:
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{method}/{task}") as run:
             mlflow.set_tags({**tags, "method": method, "task": task})
             mlflow.log_params(flatten("", {"method": method_params, **params}))
             mlflow.log_metrics({k: float(v) for k, v in task_metrics.items()})
@@ -193,18 +198,14 @@ def log_transfer_runs(*, uri: str, experiment: str, pair_metrics: dict, tags: di
     """
     import mlflow
 
-    mlflow.set_tracking_uri(uri)
-    exp = mlflow.get_experiment_by_name(experiment)
-    if exp is None:
-        raise RuntimeError(f"MLflow experiment {experiment!r} not found at {uri}: the store is created "
-                           "by the workflow's onstart hook (musicfusion.tracking.init_store)")
+    experiment_id = _experiment_id(uri, experiment)
     source, target = pair_metrics["source"], pair_metrics["target"]
     sizes = {f"n_{split}": pair_metrics[f"n_{split}"] for split in ("train", "validation", "test")}
     run_ids = {}
     for method in pair_metrics.get("method_order") or pair_metrics["methods"]:
         entry = pair_metrics["methods"][method]
         best = method == pair_metrics["best_on_validation"]
-        with mlflow.start_run(experiment_id=exp.experiment_id,
+        with mlflow.start_run(experiment_id=experiment_id,
                               run_name=f"transfer/{source}_to_{target}/{method}") as run:
             mlflow.set_tags({**tags, "kind": "transfer", "source": source, "target": target,
                              "method": method, "method_type": entry["type"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pandas as pd
 
 from musicfusion.featurestore import load_features
 from musicfusion.fusion import build_method
-from musicfusion.io import atomic_path, write_csv
+from musicfusion.io import save_pickle, write_csv
 
 PREDICTION_COLUMNS = ["clip_id", "split", "task", "true", "predicted", "confidence"]
 PREDICTED_SPLITS = ("validation", "test")
@@ -80,8 +79,7 @@ def train(method_params: dict, tasks: list[str], feature_dir: str | Path, seed: 
         predictions.insert(0, "repeat", repeat)
         frames.append(predictions)
         if repeat == 0:
-            with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
-                pickle.dump(models, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            save_pickle(model_out, models)
     predictions = pd.concat(frames, ignore_index=True)
     write_csv(predictions_out, predictions)
     return predictions

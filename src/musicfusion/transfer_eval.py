@@ -28,7 +28,6 @@ import itertools
 import json
 import logging
 import math
-import pickle
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import pandas as pd
 
 from musicfusion.evaluate import markdown_table
 from musicfusion.featurestore import load_features
-from musicfusion.io import atomic_path, write_csv, write_json, write_text
+from musicfusion.io import atomic_path, load_pickle, save_pickle, write_csv, write_json, write_text
 from musicfusion.stats import paired_bootstrap
 from musicfusion.transfer import (build_mapping, label_precision, mapping_metrics, plot_recall_curves, recall_curve,
                                   retrieval_metrics, retrieval_ranks)
@@ -165,8 +164,7 @@ def run_pair(source: str, target: str, feature_dir: str | Path, transfer_params:
         "best_on_validation": best, "method_params": methods, "n_components": n_components,
         "seed": int(seed), "n_features": {source: int(Xs.shape[1]), target: int(Xt.shape[1])},
     }
-    with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
-        pickle.dump(bundle, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    save_pickle(model_out, bundle)
     write_csv(ranks_out, pd.concat(rank_frames, ignore_index=True)[RANK_COLUMNS])
     if curve_out is not None:
         plot_recall_curves(curves, len(ids_test), curve_out,
@@ -177,8 +175,7 @@ def run_pair(source: str, target: str, feature_dir: str | Path, transfer_params:
 
 def load_bundle(path: str | Path) -> dict:
     """The pickled mappings of one pair (a dict with :data:`BUNDLE_KEYS`)."""
-    with open(path, "rb") as fh:
-        bundle = pickle.load(fh)
+    bundle = load_pickle(path)
     missing = [k for k in BUNDLE_KEYS if k not in bundle]
     if missing:
         raise ValueError(f"{path}: not a transfer model bundle (missing {missing})")
