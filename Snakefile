@@ -1,4 +1,5 @@
-# musicfusion: collect -> preprocess -> extract -> train -> evaluate -> track.
+# musicfusion: collect -> preprocess -> extract -> train -> evaluate -> compare -> track, and
+# transfer between modalities beside them; `snakemake reproduce` checks the committed reference.
 # Settings: params.yaml (validated by workflow/schemas/params.schema.yaml).
 # Pick a dataset with `snakemake --config dataset=tiny`.
 from snakemake.utils import min_version
@@ -18,6 +19,7 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/compare.smk"
 include: "workflow/rules/tracking.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/reproduce.smk"

@@ -27,7 +27,8 @@ def params_copy(params) -> dict:
 def tiny_dataset(params, tmp_path_factory) -> Path:
     """The `tiny` preset, rendered once; tests must not modify it (copy what they change)."""
     from musicfusion.collect import collect_dataset
+    from musicfusion.config import collect_settings
 
     out = tmp_path_factory.mktemp("raw") / "tiny"
-    collect_dataset(params["collect"], "tiny", params["seed"], out, workers=2)
+    collect_dataset(collect_settings(params, "tiny"), params["seed"], out, workers=2)
     return out

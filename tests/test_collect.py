@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from musicfusion.collect import (collect_dataset, excerpt_notes, mask_text, stratified_splits)
+from musicfusion.collect import collect_dataset, excerpt_notes, mask_text
+from musicfusion.config import collect_settings
 from musicfusion.manifest import REQUIRED_COLUMNS, read_manifest
 
 
@@ -73,23 +74,13 @@ def test_excerpt_repeats_short_tunes_and_stops_at_clip_length():
     assert notes[4].start == 2.0 and notes[4].pitch == notes[0].pitch
 
 
-def test_splits_are_stratified_and_fixed_by_seed():
-    labels = pd.Series(["a"] * 10 + ["b"] * 20)
-    fractions = {"train": 0.6, "validation": 0.2, "test": 0.2}
-    first = stratified_splits(labels, fractions, seed=3)
-    assert first.equals(stratified_splits(labels, fractions, seed=3))
-    assert not first.equals(stratified_splits(labels, fractions, seed=4))
-    counts = pd.crosstab(labels, first)
-    assert counts.loc["a"].to_dict() == {"test": 2, "train": 6, "validation": 2}
-    assert counts.loc["b"].to_dict() == {"test": 4, "train": 12, "validation": 4}
-
-
 def test_same_seed_builds_identical_manifest_and_audio(params, tmp_path):
-    collect = copy.deepcopy(params["collect"])
-    collect["presets"] = {"micro": {"clips_per_class": 3, "clip_seconds": 2.0}}
-    collect["styles"] = {k: collect["styles"][k] for k in ("chorale", "fiddle_tune")}
-    a = collect_dataset(collect, "micro", 7, tmp_path / "a", workers=2)
-    b = collect_dataset(collect, "micro", 7, tmp_path / "b", workers=1)
+    micro = copy.deepcopy(params)
+    micro["collect"]["presets"] = {"micro": {"clips_per_class": 3, "clip_seconds": 2.0}}
+    micro["collect"]["styles"] = {k: micro["collect"]["styles"][k] for k in ("chorale", "fiddle_tune")}
+    collect = collect_settings(micro, "micro")
+    a = collect_dataset(collect, 7, tmp_path / "a", workers=2)
+    b = collect_dataset(collect, 7, tmp_path / "b", workers=1)
     assert (tmp_path / "a/manifest.csv").read_bytes() == (tmp_path / "b/manifest.csv").read_bytes()
     for rel in a["audio_path"]:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from musicfusion.config import ConfigError, resolve_dataset, validate_params
+from musicfusion.config import ConfigError, collect_settings, resolve_dataset, validate_params
 from musicfusion.manifest import ManifestError, read_manifest
 
 
@@ -66,3 +66,12 @@ def test_manifest_problems_are_named(tmp_path):
         read_manifest(_manifest(tmp_path, rows[:2]), require_all_splits=True)
     with pytest.raises(ManifestError, match="not found"):
         read_manifest(tmp_path / "nope.csv")
+
+
+def test_collect_settings_hold_one_preset_and_nothing_that_cannot_change_its_data(params):
+    settings = collect_settings(params, "tiny")
+    assert settings["preset"] == params["collect"]["presets"]["tiny"]
+    assert "presets" not in settings and "max_workers" not in settings
+    assert settings["styles"] == params["collect"]["styles"]
+    with pytest.raises(ConfigError, match="not a preset"):
+        collect_settings(params, "my_songs")

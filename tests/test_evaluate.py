@@ -1,56 +1,16 @@
-"""Metrics, summary tables and figures."""
+"""Evaluate: per-method metrics over repeats, the summary table and its readable forms."""
 
 from __future__ import annotations
 
-import warnings
-
-import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
-from musicfusion.evaluate import (SUMMARY_COLUMNS, classification_metrics, markdown_table,
-                                  plot_confusion_matrix, plot_method_comparison, score,
-                                  summary_table)
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def assert_png(path):
-    assert path.read_bytes()[:8] == PNG_SIGNATURE
-    image = matplotlib.image.imread(path)
-    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
-
-
-def test_metrics_match_hand_computed_values():
-    m = classification_metrics(["a", "a", "b", "b"], ["a", "b", "b", "b"])
-    assert m == pytest.approx({
-        "accuracy": 3 / 4,
-        "precision_macro": (1 + 2 / 3) / 2,  # a: 1/1, b: 2/3
-        "recall_macro": (1 / 2 + 1) / 2,  # a: 1/2, b: 2/2
-        "f1_macro": (2 / 3 + 4 / 5) / 2,  # a: 2*1*.5/1.5, b: 2*(2/3)*1/(5/3)
-    })
-    assert list(m) == SUMMARY_COLUMNS[3:]
-    assert all(type(v) is float for v in m.values())
-
-
-def test_never_predicted_class_counts_as_zero_without_warning():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        m = classification_metrics(["a", "b", "c"], ["a", "a", "a"])
-    assert m["precision_macro"] == pytest.approx((1 / 3) / 3)
-    assert m["recall_macro"] == pytest.approx(1 / 3)
-    with pytest.raises(ValueError, match="auc"):
-        score("auc", ["a"], ["a"])
-
-
-def test_confusion_matrix_png(tmp_path):
-    path = tmp_path / "confusion.png"
-    labels = ["chorale", "renaissance_mass", "fiddle_tune"]
-    plot_confusion_matrix(["chorale", "fiddle_tune", "fiddle_tune"],
-                          ["chorale", "chorale", "fiddle_tune"], labels, path, "audio_only: style")
-    assert_png(path)
-
+from musicfusion.evaluate import (SUMMARY_COLUMNS, evaluate_method, method_rows, readable_summary, summarize,
+                                  summary_row, summary_table)
+from musicfusion.io import markdown_table
+from musicfusion.metrics import METRICS
 
 ROWS = [
     {"method": "late_fusion", "task": "style", "modalities": ["audio", "video", "text"],
@@ -61,6 +21,45 @@ ROWS = [
     {"method": "audio_only", "task": "instrument", "modalities": ["audio"], "accuracy": 0.99,
      "precision_macro": 0.99, "recall_macro": 0.99, "f1_macro": 0.99, "seconds": 0.2},
 ]
+CONFIDENCE = 0.95
+
+
+def predictions(correct_by_repeat: list[int], n: int = 4) -> pd.DataFrame:
+    """Predictions of one task over repeats, as predictions.csv reads: repeat r gets its first
+    ``correct_by_repeat[r]`` test clips right (validation is always right)."""
+    rows = []
+    for repeat, correct in enumerate(correct_by_repeat):
+        for split in ("validation", "test"):
+            for i in range(n):
+                true = "ab"[i % 2]
+                wrong = split == "test" and i >= correct
+                rows.append({"repeat": str(repeat), "clip_id": f"c{i}", "split": split, "task": "style",
+                             "true": true, "predicted": ("ba"[i % 2] if wrong else true), "confidence": "0.9"})
+    return pd.DataFrame(rows)
+
+
+def test_evaluate_method_gives_per_repeat_metrics_with_a_t_interval():
+    metrics, figures = evaluate_method("m", predictions([4, 2, 4]), ["style"], CONFIDENCE)
+    entry = metrics["style"]
+    assert entry["n_repeats"] == 3 and entry["n_test_clips"] == 4 and entry["n_validation_clips"] == 4
+    assert entry["test_by_repeat"]["accuracy"] == [1.0, 0.5, 1.0]
+    assert entry["test"]["accuracy"] == pytest.approx(2.5 / 3)
+    low, high = entry["test_ci"]["accuracy"]
+    assert low < entry["test"]["accuracy"] < high and high > 1.0  # the raw t-interval, unclipped
+    assert entry["validation"] == {name: 1.0 for name in METRICS}
+    assert isinstance(figures["style"], Figure)
+    with pytest.raises(ValueError, match="instrument"):
+        evaluate_method("m", predictions([4]), ["style", "instrument"], CONFIDENCE)
+
+
+def test_summary_row_clips_and_rounds_the_interval():
+    metrics, _ = evaluate_method("m", predictions([4, 2, 4]), ["style"], CONFIDENCE)
+    row = summary_row("m", "style", ["audio", "text"], metrics["style"])
+    assert row["modalities"] == "audio+text" and row["n_repeats"] == 3
+    assert row["accuracy_ci_high"] == 1.0  # clipped to [0, 1]
+    assert row["accuracy_ci_low"] == round(metrics["style"]["test_ci"]["accuracy"][0], 4)
+    rows = method_rows("m", ["audio"], metrics)
+    assert rows.loc[0, "accuracy"] == round(2.5 / 3, 4)
 
 
 def test_summary_table_orders_sorts_and_rounds():
@@ -85,9 +84,23 @@ def test_markdown_table():
     assert "| late_fusion | style | audio+video+text | 0.9123 |" in lines[4]
 
 
-def test_method_comparison_png(tmp_path):
-    path = tmp_path / "f1_macro.png"
-    plot_method_comparison(summary_table(ROWS), "f1_macro", path)
-    assert_png(path)
-    with pytest.raises(ValueError, match="auc"):
-        plot_method_comparison(summary_table(ROWS), "auc", tmp_path / "x.png")
+def test_summarize_builds_table_readable_form_metrics_and_chart():
+    good, _ = evaluate_method("good", predictions([4, 4, 4]), ["style"], CONFIDENCE)
+    half, _ = evaluate_method("half", predictions([2, 2, 2]), ["style"], CONFIDENCE)
+    methods = {"good": {"modalities": ["audio"]}, "half": {"modalities": ["audio", "video"]}}
+    summary = summarize({"good": good, "half": half}, methods, "recall_macro")
+    table = summary.table.set_index("method")
+    assert table.loc["good", "recall_macro"] == 1.0 and table.loc["half", "recall_macro"] == 0.5
+    assert table.loc["half", "modalities"] == "audio+video" and table.loc["half", "n_test_clips"] == 4
+    # Zero spread over repeats: the interval collapses onto the mean.
+    assert table.loc["half", "recall_macro_ci_low"] == table.loc["half", "recall_macro_ci_high"] == 0.5
+    assert summary.readable.set_index("method").loc["half", "recall_macro"] == "0.500 [0.500, 0.500]"
+    assert set(summary.metrics["half"]["style"]) == set(METRICS) | {
+        f"{m}_ci_{side}" for m in METRICS for side in ("low", "high")}
+    assert isinstance(summary.figure, Figure)
+
+
+def test_readable_summary_without_intervals_shows_the_mean_only():
+    out = readable_summary(summary_table(ROWS[:1]))
+    assert out.loc[0, "accuracy"] == "0.912" and "repeats" not in out
+    assert np.all(out.columns[:3] == ["method", "task", "modalities"])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from musicfusion.fusion import REGISTRY, LateFusion, build_method, simplex_grid
 
@@ -94,6 +95,20 @@ def test_late_fusion_weights_on_grid_favour_informative_modality(data):
     np.testing.assert_allclose(counts, np.round(counts), atol=1e-9)
     assert max(w, key=w.get) == "audio"
     assert 0.0 <= method.val_score_ <= 1.0
+
+
+def test_each_method_reports_what_it_learned(data):
+    late = fit_predict(LateFusion(modalities=MODS, weight_step=0.1, random_state=SEED), data)
+    assert late.learned_params() == {"weights": pytest.approx(late.weights_), "val_score": late.val_score_}
+    X, y, _ = data["train"]
+    keep = np.r_[np.flatnonzero(y != "c"), np.flatnonzero(y == "c")[:3]]
+    stacking = build_method({"type": "stacking", "modalities": MODS, "cv_folds": 5}, SEED)
+    stacking.fit({m: x[keep] for m, x in X.items()}, y[keep])
+    assert stacking.learned_params() == {"n_folds": 3}
+    early = fit_predict(build_method({"type": "early_fusion", "modalities": MODS}, SEED), data)
+    assert early.learned_params() == {}
+    with pytest.raises(NotFittedError):
+        LateFusion(modalities=MODS).learned_params()
 
 
 def test_late_fusion_ties_prefer_uniform_weights(data):

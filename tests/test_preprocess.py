@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from musicfusion.io import load_npz
-from musicfusion.preprocess import BadClipError, merge_bad_clip_reports, preprocess_shard
+from musicfusion.manifest import read_manifest
+from musicfusion.preprocess import BAD_CLIP_COLUMNS, BadClipError, merge_bad_clip_reports, preprocess_shard
 
 N_CLIPS = 4
 
@@ -29,31 +29,28 @@ def small_dataset(tiny_dataset, tmp_path) -> Path:
     return root
 
 
-def run(root: Path, params: dict, tmp_path: Path, policy: str = "fail"):
+def run(root: Path, params: dict, policy: str = "fail"):
     pre = dict(params["preprocess"], on_bad_input=policy)
-    outputs = {m: tmp_path / "out" / f"{m}.npz" for m in ("audio", "video", "text")}
-    report = tmp_path / "out" / "bad.csv"
     seconds = params["collect"]["presets"]["tiny"]["clip_seconds"]
-    bad = preprocess_shard(root / "manifest.csv", 0, 1, seconds, pre, outputs, report)
-    return bad, outputs, report
+    return preprocess_shard(read_manifest(root / "manifest.csv"), root, 0, 1, seconds, pre)
 
 
-def test_outputs_have_the_configured_shapes(small_dataset, params, tmp_path):
-    bad, outputs, report = run(small_dataset, params, tmp_path)
-    assert bad.empty and report.is_file()
+def test_outputs_have_the_configured_shapes(small_dataset, params):
+    outputs, bad = run(small_dataset, params)
+    assert bad.empty and list(bad.columns) == BAD_CLIP_COLUMNS
     pre = params["preprocess"]
     seconds = params["collect"]["presets"]["tiny"]["clip_seconds"]
-    audio = load_npz(outputs["audio"])
+    audio = outputs["audio"]
     assert audio["audio"].shape == (N_CLIPS, round(seconds * pre["audio"]["sample_rate"]))
     rms_dbfs = 20 * np.log10(np.sqrt(np.mean(audio["audio"].astype(np.float64) ** 2, axis=1)))
     np.testing.assert_allclose(rms_dbfs, pre["audio"]["target_rms_dbfs"], atol=0.01)
-    video = load_npz(outputs["video"])
+    video = outputs["video"]
     v = pre["video"]
     assert video["frames"].shape == (N_CLIPS, round(seconds * v["fps"]), v["height"], v["width"])
     assert video["frames"].dtype == np.uint8 and video["frames"].std() > 0
-    text = load_npz(outputs["text"])["text"]
+    text = outputs["text"]["text"]
     assert all(t == " ".join(t.split()) and t == t.lower() for t in text)
-    ids = [load_npz(p)["clip_ids"].tolist() for p in outputs.values()]
+    ids = [content["clip_ids"].tolist() for content in outputs.values()]
     assert ids[0] == ids[1] == ids[2]
 
 
@@ -93,31 +90,28 @@ KINDS = ["missing", "empty", "unreadable", "unreadable_video", "duration", "not_
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_fail_policy_names_the_file_and_writes_nothing(small_dataset, params, tmp_path, kind):
+def test_fail_policy_names_the_file_and_returns_nothing(small_dataset, params, kind):
     clip_id, fragment = _break(small_dataset, kind)
-    with pytest.raises(BadClipError) as err:
-        run(small_dataset, params, tmp_path, policy="fail")
+    with pytest.raises(BadClipError) as err:  # raised before anything is returned to be written
+        run(small_dataset, params, policy="fail")
     message = str(err.value)
     assert fragment in message and clip_id in message
     assert err.value.clip_id == clip_id
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 @pytest.mark.parametrize("kind", ["missing", "duration", "not_utf8", "outside"])
-def test_skip_policy_drops_the_clip_everywhere_and_reports_it(small_dataset, params, tmp_path, kind):
+def test_skip_policy_drops_the_clip_everywhere_and_reports_it(small_dataset, params, kind):
     clip_id, fragment = _break(small_dataset, kind)
-    bad, outputs, report = run(small_dataset, params, tmp_path, policy="skip")
+    outputs, bad = run(small_dataset, params, policy="skip")
     assert bad["clip_id"].tolist() == [clip_id]
     assert fragment in bad["problem"].iloc[0]
-    for path in outputs.values():
-        ids = load_npz(path)["clip_ids"].tolist()
+    for content in outputs.values():
+        ids = content["clip_ids"].tolist()
         assert clip_id not in ids and len(ids) == N_CLIPS - 1
-    assert pd.read_csv(report)["clip_id"].tolist() == [clip_id]
 
 
-def test_merged_report_lists_every_shard(tmp_path):
-    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    pd.DataFrame([{"clip_id": "z", "modality": "audio", "path": "p", "problem": "x"}]).to_csv(a, index=False)
-    pd.DataFrame([{"clip_id": "c", "modality": "text", "path": "q", "problem": "y"}]).to_csv(b, index=False)
-    merged = merge_bad_clip_reports([a, b], tmp_path / "all.csv")
+def test_merged_report_lists_every_shard():
+    a = pd.DataFrame([{"clip_id": "z", "modality": "audio", "path": "p", "problem": "x"}])
+    b = pd.DataFrame([{"clip_id": "c", "modality": "text", "path": "q", "problem": "y"}])
+    merged = merge_bad_clip_reports([a, b])
     assert merged["clip_id"].tolist() == ["c", "z"]

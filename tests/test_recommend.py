@@ -20,7 +20,8 @@ import yaml
 from musicfusion.cli import EXIT_ERROR, main
 from musicfusion.features import text as text_features
 from musicfusion.features import video as video_features
-from musicfusion.io import save_npz
+from musicfusion.featurestore import load_features
+from musicfusion.io import save_npz, save_pickle
 from musicfusion.recommend import RecommendError, format_table, recommend
 from musicfusion.transfer_eval import run_pair
 
@@ -87,10 +88,9 @@ def project(params, tmp_path_factory) -> Path:
                  feature_names=np.array(names, dtype=str))
 
     for source, target in (("text", "audio"), ("video", "audio")):
-        pair = root / "results" / "transfer" / f"{source}_to_{target}"
-        run_pair(source, target, features, p["transfer"], p["seed"], dataset=DATASET,
-                 metrics_out=pair / "metrics.json", ranks_out=pair / "ranks.csv",
-                 model_out=root / "models" / "transfer" / f"{source}_to_{target}.pkl")
+        X, library = load_features(features, [source, target])
+        result = run_pair(source, target, X, library, p["transfer"], p["seed"], dataset=DATASET)
+        save_pickle(root / "models" / "transfer" / f"{source}_to_{target}.pkl", result.bundle)
     return root
 
 

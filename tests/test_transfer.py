@@ -16,7 +16,6 @@ from musicfusion.transfer import (
     build_mapping,
     canonical_correlations,
     mapping_metrics,
-    plot_recall_curves,
     rank_gallery,
     recall_curve,
     retrieval_metrics,
@@ -59,7 +58,7 @@ def fit_and_score(model, X, Y, n_train):
 
 def test_ridge_recovers_a_linear_relation_on_held_out_rows():
     X, Y = linear_data()
-    model = build_mapping({"type": "ridge", "alpha": 1e-3}, n_components=32, seed=0)
+    model = build_mapping({"type": "ridge", "alpha": 1e-3}, pca_components=32, seed=0)
     Zs, Zt, m = fit_and_score(model, X, Y, n_train=200)
     assert m["r2"] > 0.99
     assert m["cosine_mean"] > 0.99
@@ -71,7 +70,7 @@ def test_ridge_recovers_a_linear_relation_on_held_out_rows():
 
 def test_pca_is_capped_and_fitted_on_training_rows():
     X, Y = linear_data(n=30, d_src=50, d_tgt=40)
-    model = build_mapping({"type": "ridge"}, n_components=32, seed=0).fit(X[:20], Y[:20])
+    model = build_mapping({"type": "ridge"}, pca_components=32, seed=0).fit(X[:20], Y[:20])
     assert model.src_pca_.n_components_ == 19  # min(n_samples - 1, n_features)
     assert model.tgt_pca_.n_components_ == 19
     np.testing.assert_allclose(model.src_scaler_.mean_, X[:20].mean(axis=0), rtol=1e-5, atol=1e-6)
@@ -173,7 +172,7 @@ def test_cca_components_are_capped_by_reduced_dimensions():
 )
 def test_clone_pickle_and_refit_give_identical_embeddings(method):
     X, Y = shared_latent_data(n=120, seed=6)
-    model = build_mapping(method, n_components=8, seed=7)
+    model = build_mapping(method, pca_components=8, seed=7)
     params_before = model.get_params()
     model.fit(X[:80], Y[:80])
     assert model.get_params() == params_before  # fit does not touch hyper-parameters
@@ -223,7 +222,7 @@ def test_build_mapping_injects_pca_size_and_seed_and_keeps_yaml_values():
 def test_every_method_in_params_yaml_builds():
     params = yaml.safe_load(PARAMS_PATH.read_text(encoding="utf-8"))["transfer"]
     for name, method in params["methods"].items():
-        model = build_mapping(method, params["n_components"], seed=0)
+        model = build_mapping(method, params["pca_components"], seed=0)
         assert isinstance(model, REGISTRY[method["type"]]), name
 
 
@@ -321,16 +320,6 @@ def test_rank_gallery_returns_top_items_by_decreasing_score():
     np.testing.assert_allclose(scores[:, 0], full.max(axis=1))
     np.testing.assert_allclose(np.take_along_axis(full, idx, axis=1), scores)
     assert rank_gallery(q, g[:3], top=10)[0].shape == (7, 3)  # capped at the gallery size
-
-
-def test_plot_recall_curves_writes_a_png(tmp_path):
-    out = tmp_path / "plots" / "recall.png"
-    plot_recall_curves(
-        {"ridge": recall_curve([1, 2, 2, 4], 4), "cca": recall_curve([1, 1, 3, 4], 4)},
-        n_gallery=4, path=out, title="video -> audio",
-    )
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.name for p in out.parent.iterdir()] == ["recall.png"]  # no temp file left
 
 
 def test_label_precision_by_hand():

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from musicfusion.io import save_npz
-from musicfusion.transfer_eval import (best_on_validation, load_bundle, run_pair, significance_table,
-                                       summarize_transfer, summary_columns)
+from matplotlib.figure import Figure
+
+from musicfusion.featurestore import load_features
+from musicfusion.io import load_pickle, markdown_table, save_npz, save_pickle
+from musicfusion.transfer_eval import (BUNDLE_KEYS, PairResult, best_on_validation, load_bundle, run_pair,
+                                       significance_table, summarize_transfer, summary_columns)
 
 SPLIT_SIZES = {"train": 72, "validation": 24, "test": 24}
 D_SOURCE, D_TARGET = 16, 10
 TRANSFER = {
-    "n_components": D_SOURCE,
+    "pca_components": D_SOURCE,
     "recall_at": [1, 5, 10],
     "methods": {
         # One canonical component cannot tell 24 clips apart: clearly worse than the linear map.
@@ -47,10 +49,9 @@ def write_feature_store(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def outputs(tmp_path: Path, source: str, target: str) -> dict:
-    pair = tmp_path / "results" / f"{source}_to_{target}"
-    return {"metrics_out": pair / "metrics.json", "ranks_out": pair / "ranks.csv",
-            "model_out": tmp_path / "models" / f"{source}_to_{target}.pkl", "curve_out": pair / "recall_at_k.png"}
+def fit_pair(folder: Path, source: str, target: str, transfer: dict = TRANSFER) -> PairResult:
+    X, clips = load_features(folder, [source, target])
+    return run_pair(source, target, X, clips, transfer, SEED, dataset="synthetic")
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +60,13 @@ def store(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def both_pairs(store, tmp_path_factory) -> tuple[Path, list[dict]]:
-    out = tmp_path_factory.mktemp("transfer")
-    paths = []
-    for source, target in (("video", "audio"), ("audio", "video")):
-        files = outputs(out, source, target)
-        run_pair(source, target, store, TRANSFER, SEED, dataset="synthetic", **files)
-        paths.append(files)
-    return out, paths
+def both_pairs(store) -> list[PairResult]:
+    return [fit_pair(store, source, target) for source, target in (("video", "audio"), ("audio", "video"))]
 
 
-def test_ridge_retrieves_a_linear_target_and_is_picked_on_validation(both_pairs):
-    _, paths = both_pairs
-    metrics = json.loads(paths[0]["metrics_out"].read_text())
+def test_ridge_retrieves_a_linear_target_and_is_picked_on_validation(both_pairs, tmp_path):
+    result = both_pairs[0]
+    metrics = result.metrics
     linear = metrics["methods"]["linear"]
     assert linear["test"]["recall@1"] >= 0.9
     assert linear["test"]["r2"] > 0.95
@@ -80,28 +75,35 @@ def test_ridge_retrieves_a_linear_target_and_is_picked_on_validation(both_pairs)
     assert (metrics["n_train"], metrics["n_validation"], metrics["n_test"]) == tuple(SPLIT_SIZES.values())
     assert linear["test"]["chance_recall@1"] == pytest.approx(1 / SPLIT_SIZES["test"])
 
-    ranks = pd.read_csv(paths[0]["ranks_out"])
-    assert list(ranks.columns) == ["clip_id", "method", "rank"]
-    assert ranks.groupby("method").size().to_dict() == {m: SPLIT_SIZES["test"] for m in TRANSFER["methods"]}
-    assert paths[0]["curve_out"].read_bytes().startswith(b"\x89PNG")
+    assert list(result.ranks.columns) == ["clip_id", "method", "rank"]
+    assert result.ranks.groupby("method").size().to_dict() == {m: SPLIT_SIZES["test"] for m in TRANSFER["methods"]}
+    assert isinstance(result.figure, Figure)
 
-    bundle = load_bundle(paths[0]["model_out"])
+    assert set(result.bundle) == set(BUNDLE_KEYS)
+    save_pickle(tmp_path / "bundle.pkl", result.bundle)
+    bundle = load_bundle(tmp_path / "bundle.pkl")
     assert bundle["best_on_validation"] == "linear" and bundle["dataset"] == "synthetic"
     assert set(bundle["mappings"]) == set(TRANSFER["methods"])
     assert bundle["n_features"] == {"video": D_SOURCE, "audio": D_TARGET}
+    assert bundle["pca_components"] == TRANSFER["pca_components"]
 
 
-def test_run_pair_is_deterministic(store, both_pairs, tmp_path):
-    _, paths = both_pairs
-    again = outputs(tmp_path, "video", "audio")
-    run_pair("video", "audio", store, TRANSFER, SEED, dataset="synthetic", **again)
-    for key in ("metrics_out", "ranks_out"):
-        assert again[key].read_bytes() == paths[0][key].read_bytes()
+def test_load_bundle_refuses_another_pickle(tmp_path):
+    save_pickle(tmp_path / "other.pkl", {"source": "video"})
+    with pytest.raises(ValueError, match="not a transfer model bundle"):
+        load_bundle(tmp_path / "other.pkl")
+    assert load_pickle(tmp_path / "other.pkl") == {"source": "video"}
+
+
+def test_run_pair_is_deterministic(store, both_pairs):
+    again = fit_pair(store, "video", "audio")
+    assert again.metrics == both_pairs[0].metrics
+    assert again.ranks.equals(both_pairs[0].ranks)
 
 
 def test_same_source_and_target_or_a_tiny_split_is_refused(store, tmp_path):
     with pytest.raises(ValueError, match="must differ"):
-        run_pair("audio", "audio", store, TRANSFER, SEED, **outputs(tmp_path, "audio", "audio"))
+        fit_pair(store, "audio", "audio")
     clips = pd.read_csv(store / "clips.csv")
     small = tmp_path / "small"
     small.mkdir()
@@ -111,7 +113,7 @@ def test_same_source_and_target_or_a_tiny_split_is_refused(store, tmp_path):
     clips.loc[0, "split"] = "validation"
     clips.to_csv(small / "clips.csv", index=False)
     with pytest.raises(ValueError, match=r"\['validation'\] hold fewer than 2 clips"):
-        run_pair("video", "audio", small, TRANSFER, SEED, **outputs(tmp_path, "video", "audio"))
+        fit_pair(small, "video", "audio")
 
 
 def test_best_on_validation_breaks_ties_by_params_order():
@@ -119,13 +121,10 @@ def test_best_on_validation_breaks_ties_by_params_order():
     assert best_on_validation({"a": 0.2}) == "a"
 
 
-def test_summary_has_one_row_per_pair_and_method_with_chance_levels(both_pairs, tmp_path):
-    _, paths = both_pairs
-    files = {"csv_out": tmp_path / "transfer.csv", "markdown_out": tmp_path / "transfer.md",
-             "plot_out": tmp_path / "recall_at_k.png", "significance_out": tmp_path / "significance.csv"}
-    table, significance = summarize_transfer([p["metrics_out"] for p in paths], [p["ranks_out"] for p in paths],
-                                             BOOTSTRAP_SAMPLES, SEED, CONFIDENCE, **files)
-    written = pd.read_csv(files["csv_out"])
+def test_summary_has_one_row_per_pair_and_method_with_chance_levels(both_pairs):
+    summary = summarize_transfer([r.metrics for r in both_pairs], [r.ranks for r in both_pairs],
+                                 BOOTSTRAP_SAMPLES, SEED, CONFIDENCE)
+    written = summary.table
     assert list(written.columns) == summary_columns(TRANSFER["recall_at"])
     for column in ("chance_recall@1", "chance_recall@5", "chance_recall@10", "chance_median_rank", "chance_mrr"):
         assert column in written
@@ -139,10 +138,10 @@ def test_summary_has_one_row_per_pair_and_method_with_chance_levels(both_pairs, 
     linear = written[written["method"] == "linear"]
     assert (linear["mrr_ci_low"] > linear["chance_mrr"]).all() and (linear["p_vs_chance"] < 0.01).all()
     assert ((written["mrr_ci_low"] <= written["mrr"]) & (written["mrr"] <= written["mrr_ci_high"])).all()
-    assert files["markdown_out"].read_text().count("\n") == len(written) + 2
-    assert files["plot_out"].read_bytes().startswith(b"\x89PNG")
+    assert markdown_table(written).count("\n") == len(written) + 1
+    assert isinstance(summary.figure, Figure) and len(summary.figure.axes) >= 2
     # One comparison per pair (two methods), and the linear map is significantly better.
-    sig = pd.read_csv(files["significance_out"])
+    sig = summary.significance
     assert len(sig) == 2
     assert (sig["method_a"] == "one_component_cca").all() and (sig["method_b"] == "linear").all()
     assert (sig["difference"] < 0).all() and (sig["p_value"] < 0.01).all() and sig["significant"].all()

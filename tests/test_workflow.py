@@ -67,8 +67,19 @@ def test_every_method_and_task_has_a_result_and_an_mlflow_run(project, params):
     logged = {(r.data.tags["method"], r.data.tags["task"]) for r in runs}
     assert logged == expected and len(runs) == len(expected)
     run = runs[0]
-    assert {"git_commit", "dataset_sha256", "params_sha256", "preset", "version.scikit-learn"} <= set(run.data.tags)
-    assert {"accuracy", "recall_macro"} <= set(run.data.metrics)
+    tags = run.data.tags
+    assert {"git_commit", "dataset_sha256", "params_sha256", "preset", "version.scikit-learn"} <= set(tags)
+    # The UI's Source: the project file and the rule, not Snakemake's temporary script copy.
+    assert (tags["mlflow.source.name"], tags["mlflow.project.entryPoint"]) == ("Snakefile", "track")
+    assert tags["script"] == "workflow/scripts/track.py" and tags["mlflow.source.git.commit"] == tags["git_commit"]
+    [dataset] = [d.dataset for d in run.inputs.dataset_inputs]  # the UI's Dataset column
+    assert dataset.name == "tiny" and tags["dataset_sha256"].startswith(dataset.digest)
+    assert dataset.source.endswith('data/raw/tiny/manifest.csv"}')
+    # Every number of the run's row in summary.csv, means and confidence bounds alike.
+    row = summary.set_index(["method", "task"]).loc[(tags["method"], tags["task"])]
+    numbers = {k: float(v) for k, v in row.items() if k != "modalities"}
+    assert {k: run.data.metrics[k] for k in numbers} == numbers
+    assert {"recall_macro_ci_low", "recall_macro_ci_high"} <= set(run.data.metrics)
 
 
 def test_a_complete_run_leaves_nothing_to_do(project):

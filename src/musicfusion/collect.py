@@ -21,6 +21,7 @@ import pandas as pd
 
 from musicfusion.io import write_csv
 from musicfusion.render import NoteEvent, piano_roll_frames, render_audio, write_video
+from musicfusion.splits import stratified_splits
 
 log = logging.getLogger(__name__)
 
@@ -188,26 +189,13 @@ def build_clip(job: ClipJob) -> dict | None:
             "n_notes": len(notes)}
 
 
-def stratified_splits(labels: pd.Series, fractions: dict, seed: int) -> pd.Series:
-    """Assign train/validation/test per class, in the given proportions, fixed by the seed."""
-    rng = np.random.default_rng(seed)
-    total = sum(fractions.values())
-    split = pd.Series("", index=labels.index, dtype=object)
-    for label in sorted(labels.unique()):
-        idx = labels.index[labels == label].to_numpy()
-        idx = idx[rng.permutation(len(idx))]
-        n_test = max(1, int(round(len(idx) * fractions["test"] / total)))
-        n_val = max(1, int(round(len(idx) * fractions["validation"] / total)))
-        split[idx[:n_test]] = "test"
-        split[idx[n_test:n_test + n_val]] = "validation"
-        split[idx[n_test + n_val:]] = "train"
-    return split
+def collect_dataset(collect_params: dict, seed: int, out_dir: str | Path, workers: int = 1) -> pd.DataFrame:
+    """Build a preset into ``out_dir`` (clips/ + manifest.csv). The result depends only on params and seed.
 
-
-def collect_dataset(collect_params: dict, preset_name: str, seed: int, out_dir: str | Path,
-                    workers: int = 1) -> pd.DataFrame:
-    """Build a preset into ``out_dir`` (clips/ + manifest.csv). The result depends only on params and seed."""
-    preset = collect_params["presets"][preset_name]
+    ``collect_params`` is one preset's settings: params.yaml's ``collect`` section with that
+    preset under ``preset`` (musicfusion.config.collect_settings).
+    """
+    preset = collect_params["preset"]
     out_dir = Path(out_dir)
     clips_dir = out_dir / "clips"
     if clips_dir.exists():

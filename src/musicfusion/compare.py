@@ -9,13 +9,14 @@ McNemar test on the pooled per-clip correctness. Per-class gains show where fusi
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from musicfusion.io import atomic_path, write_csv
+from musicfusion import plots
+from musicfusion.metrics import DECIMALS
 from musicfusion.stats import macro_recall_by_group, mcnemar, paired_bootstrap, per_class_recall
 
 SIGNIFICANCE_COLUMNS = ["task", "method", "modalities", "baseline", "recall_macro", "baseline_recall_macro",
@@ -77,53 +78,28 @@ def compare_to_best_single(predictions: dict[str, pd.DataFrame], metrics: dict, 
                                   "recall": float(r_a), "baseline_recall": float(r_b), "gain": float(r_a - r_b)})
     table = pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
     for col in ("recall_macro", "baseline_recall_macro", "fusion_gain", "gain_ci_low", "gain_ci_high"):
-        table[col] = table[col].round(4)
-    return table, pd.DataFrame(per_class).round(4)
+        table[col] = table[col].round(DECIMALS)
+    return table, pd.DataFrame(per_class).round(DECIMALS)
 
 
-def plot_fusion_gain(table: pd.DataFrame, per_class: pd.DataFrame, path: str | Path) -> None:
-    """Overall gain with its interval per method (top), per-class gains as a heat map (bottom)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+@dataclass(frozen=True)
+class Comparison:
+    """Fusion against the best single modality: the tests, the gain per class, a figure."""
 
-    tasks = list(dict.fromkeys(table["task"]))
-    fig = Figure(figsize=(6 * len(tasks), 8), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2, len(tasks), squeeze=False)
-    for col, task in enumerate(tasks):
-        part = table[table["task"] == task]
-        ax = axes[0][col]
-        err = np.vstack([part["fusion_gain"] - part["gain_ci_low"], part["gain_ci_high"] - part["fusion_gain"]])
-        colours = ["tab:green" if s else "tab:grey" for s in part["significant"]]
-        ax.barh(part["method"], part["fusion_gain"], xerr=err, color=colours, capsize=3)
-        ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_title(f"{task}: macro-recall gain over {part['baseline'].iloc[0]}\n(green: p < alpha)")
-        ax.invert_yaxis()
-        grid = per_class[per_class["task"] == task].pivot(index="method", columns="class", values="gain")
-        grid = grid.loc[part["method"]]
-        ax = axes[1][col]
-        limit = max(0.05, float(np.nanmax(np.abs(grid.to_numpy()))))
-        image = ax.imshow(grid.to_numpy(), cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
-        ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=45, ha="right")
-        ax.set_yticks(range(grid.shape[0]), grid.index)
-        ax.set_title(f"{task}: recall gain per class")
-        fig.colorbar(image, ax=ax, shrink=0.8)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+    table: pd.DataFrame  # results/significance.csv
+    per_class: pd.DataFrame  # results/fusion_gain_per_class.csv
+    figure: Figure  # results/fusion_gain.png
 
 
-def compare(prediction_paths: list[str | Path], metric_paths: list[str | Path], methods: dict, tasks: list[str],
-            settings: dict, seed: int, out_csv, out_per_class, out_png) -> pd.DataFrame:
-    predictions = {Path(p).parent.name: pd.read_csv(p, dtype={"repeat": int}, keep_default_na=False)
-                   for p in prediction_paths}
-    metrics = {}
-    for path in metric_paths:
-        with open(path, encoding="utf-8") as fh:
-            metrics[Path(path).parent.name] = json.load(fh)
+def compare(predictions: dict[str, pd.DataFrame], metrics: dict[str, dict], methods: dict, tasks: list[str],
+            settings: dict, seed: int) -> Comparison:
+    """Every fusion method against the task's best single modality (chosen on validation).
+
+    ``predictions`` and ``metrics`` map each method to its predictions.csv and metrics.json;
+    ``settings`` is params.yaml's ``evaluate`` section.
+    """
+    predictions = {name: frame.astype({"repeat": int}) for name, frame in predictions.items()}
     table, per_class = compare_to_best_single(
         predictions, metrics, methods, tasks, settings["selection_metric"], settings["bootstrap_samples"],
         seed, settings["confidence"], 1.0 - settings["confidence"])
-    write_csv(out_csv, table)
-    write_csv(out_per_class, per_class)
-    plot_fusion_gain(table, per_class, out_png)
-    return table
+    return Comparison(table, per_class, plots.fusion_gain(table, per_class))

@@ -51,10 +51,6 @@ class DatasetSpec:
     def is_preset(self) -> bool:
         return self.preset is not None
 
-    @property
-    def root(self) -> Path:
-        return self.manifest.parent
-
 
 def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
     name = name or str(params["dataset"])
@@ -71,3 +67,19 @@ def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
         return DatasetSpec(name, None, Path(entry["manifest"]), float(entry["clip_seconds"]))
     known = sorted(presets) + sorted(external)
     raise ConfigError(f"dataset {name!r} is neither a preset nor a user dataset; known: {known}")
+
+
+# Settings of the collect section that cannot change a preset's data.
+NOT_SHAPING_COLLECT = ("presets", "max_workers")
+
+
+def collect_settings(params: dict, preset: str) -> dict:
+    """What building one preset reads: the ``collect`` section with that preset under ``preset``.
+
+    The other presets and the worker count are left out, so changing them rebuilds nothing.
+    """
+    section = params["collect"]
+    if preset not in section["presets"]:
+        raise ConfigError(f"{preset!r} is not a preset; presets: {sorted(section['presets'])}")
+    return {**{k: v for k, v in section.items() if k not in NOT_SHAPING_COLLECT},
+            "preset": section["presets"][preset]}

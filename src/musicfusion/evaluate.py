@@ -1,85 +1,76 @@
-"""Evaluate: classification metrics, confusion matrices and the method-comparison summary.
+"""Evaluate: per-method metrics from predictions, and the summary table across methods.
 
-Figures are drawn with matplotlib's object-oriented API on an Agg canvas (no pyplot state, no
-display needed) and written atomically, so a failed job never leaves a half-written PNG.
+Every number is a mean over repeats (repeated stratified splits) with a Student-t confidence
+interval beside it; the per-repeat values are kept in each method's metrics.json. Functions
+return data and figures; the workflow's scripts write them.
 """
 
 from __future__ import annotations
 
-from functools import partial
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from sklearn.metrics import (ConfusionMatrixDisplay, accuracy_score, f1_score, precision_score,
-                             recall_score)
 
-from musicfusion.io import atomic_path
+from musicfusion import plots
+from musicfusion.metrics import DECIMALS, METRICS, classification_metrics
+from musicfusion.stats import mean_ci
 
-# Every metric is computed the same way everywhere (reports and choices on the validation
-# split); macro averages weigh each class equally, and a class never predicted counts as 0.
-METRICS = {
-    "accuracy": accuracy_score,
-    "precision_macro": partial(precision_score, average="macro", zero_division=0),
-    "recall_macro": partial(recall_score, average="macro", zero_division=0),
-    "f1_macro": partial(f1_score, average="macro", zero_division=0),
-}
 SUMMARY_COLUMNS = ["method", "task", "modalities", *METRICS]
-
-# Presentation only (not experiment settings).
-DPI = 120
-CONFUSION_SIZE_PER_LABEL = 0.7  # inches of figure per class, on each side
-CONFUSION_MIN_SIZE = 4.5
-XTICK_ROTATION = 45
-BAR_SIZE_PER_METHOD = 1.1  # inches of figure width per method group
-BAR_MIN_WIDTH = 6.0
-BAR_HEIGHT = 4.5
-BAR_GROUP_WIDTH = 0.8  # fraction of a group's slot filled by its bars
+EVALUATED_SPLITS = ("validation", "test")
 
 
-def score(metric: str, y_true, y_pred) -> float:
-    """One metric of METRICS by name, as a Python float."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
-    return float(METRICS[metric](y_true, y_pred))
+def evaluate_method(method: str, predictions: pd.DataFrame, tasks: list[str],
+                    confidence: float) -> tuple[dict, dict[str, Figure]]:
+    """Per task: validation and test metrics of every repeat, their mean and confidence interval;
+    and a confusion matrix of the test predictions pooled over repeats.
+
+    ``predictions`` is the method's predictions.csv (musicfusion.train). Returns the content of
+    the method's metrics.json and one figure per task.
+    """
+    metrics: dict = {}
+    figures: dict[str, Figure] = {}
+    for task in tasks:
+        rows = predictions[predictions["task"] == task]
+        if rows.empty:
+            raise ValueError(f"{method}: no predictions for task {task!r}")
+        entry: dict = {"n_repeats": int(rows["repeat"].nunique())}
+        for split in EVALUATED_SPLITS:
+            part = rows[rows["split"] == split]
+            by_repeat = [classification_metrics(g["true"].to_numpy(), g["predicted"].to_numpy())
+                         for _, g in sorted(part.groupby("repeat"), key=lambda kv: int(kv[0]))]
+            names = list(by_repeat[0])
+            stats = {name: mean_ci([m[name] for m in by_repeat], confidence) for name in names}
+            entry[split] = {name: stats[name][0] for name in names}
+            entry[f"{split}_ci"] = {name: [stats[name][1], stats[name][2]] for name in names}
+            entry[f"{split}_by_repeat"] = {name: [m[name] for m in by_repeat] for name in names}
+            entry[f"n_{split}_clips"] = int(len(part) // entry["n_repeats"])
+        metrics[task] = entry
+        test = rows[rows["split"] == "test"]
+        labels = sorted(set(test["true"]) | set(test["predicted"]))
+        figures[task] = plots.confusion_matrix(
+            test["true"].to_numpy(), test["predicted"].to_numpy(), labels,
+            f"{method} - {task} (test, {entry['n_repeats']} repeats pooled)")
+    return metrics, figures
 
 
-def classification_metrics(y_true, y_pred) -> dict[str, float]:
-    """accuracy, precision_macro, recall_macro, f1_macro as Python floats."""
-    return {name: score(name, y_true, y_pred) for name in METRICS}
+def summary_row(method: str, task: str, modalities: list[str], entry: dict) -> dict:
+    """One row of the summary: test means, their confidence bounds, repeats and test clips.
 
-
-def _save_png(fig: Figure, path: str | Path) -> None:
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
-
-
-def _rotate_xticks(ax) -> None:
-    for label in ax.get_xticklabels():
-        label.set_rotation(XTICK_ROTATION)
-        label.set_horizontalalignment("right")
-
-
-def plot_confusion_matrix(y_true, y_pred, labels, path: str | Path, title: str) -> None:
-    """Confusion matrix (rows: true class, columns: predicted) as a PNG at ``path``."""
-    labels = list(labels)
-    side = max(CONFUSION_MIN_SIZE, CONFUSION_SIZE_PER_LABEL * len(labels) + 2)
-    fig = Figure(figsize=(side, side))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=labels, ax=ax, colorbar=False)
-    ax.set_title(title)
-    _rotate_xticks(ax)
-    fig.tight_layout()
-    _save_png(fig, path)
+    ``entry`` is one task of a method's metrics.json. The same row is logged to MLflow.
+    """
+    # Every metric lies in [0, 1]; a t-interval over few repeats can step outside it.
+    ci = {f"{name}_ci_{side}": round(float(np.clip(bounds[i], 0.0, 1.0)), DECIMALS)
+          for name, bounds in entry["test_ci"].items() for i, side in enumerate(("low", "high"))}
+    return {"method": method, "task": task, "modalities": "+".join(modalities), **entry["test"], **ci,
+            "n_repeats": entry["n_repeats"], "n_test_clips": entry["n_test_clips"]}
 
 
 def summary_table(rows: list[dict]) -> pd.DataFrame:
     """One row per (method, task): SUMMARY_COLUMNS first, sorted by task then method.
 
-    A ``modalities`` list is written as ``audio+video+text``; metrics are rounded to 4 decimals.
+    A ``modalities`` list is written as ``audio+video+text``; metrics are rounded to DECIMALS.
     Extra keys in the rows are kept as further columns after SUMMARY_COLUMNS.
     """
     df = pd.DataFrame(list(rows))
@@ -90,45 +81,50 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
         lambda v: "+".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
     df = df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
     df = df.sort_values(["task", "method"], kind="mergesort").reset_index(drop=True)
-    return df.round({name: 4 for name in METRICS})
+    return df.round({name: DECIMALS for name in METRICS})
 
 
-def _cell(value, float_format: str) -> str:
-    if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else format(value, float_format)
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def method_rows(method: str, modalities: list[str], per_task: dict) -> pd.DataFrame:
+    """One method's rows of results/summary.csv, from its metrics.json content."""
+    return summary_table([summary_row(method, task, modalities, entry) for task, entry in per_task.items()])
 
 
-def markdown_table(df: pd.DataFrame, float_format: str = ".4f") -> str:
-    """A GitHub pipe table of ``df`` (numeric columns right-aligned); no trailing newline."""
-    header = [_cell(c, float_format) for c in df.columns]
-    align = ["---:" if pd.api.types.is_numeric_dtype(df[c]) else "---" for c in df.columns]
-    body = [[_cell(v, float_format) for v in row] for row in df.itertuples(index=False)]
-    return "\n".join(f"| {' | '.join(cells)} |" for cells in [header, align, *body])
+def readable_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Each metric as 'mean [ci_low, ci_high]', for Markdown and the README."""
+    out = table[["method", "task", "modalities"]].copy()
+    for name in METRICS:
+        low, high = table.get(f"{name}_ci_low"), table.get(f"{name}_ci_high")
+        out[name] = [f"{m:.3f}" if low is None or pd.isna(lo) else f"{m:.3f} [{lo:.3f}, {hi:.3f}]"
+                     for m, lo, hi in zip(table[name], low if low is not None else table[name],
+                                          high if high is not None else table[name])]
+    if "n_repeats" in table:
+        out["repeats"] = table["n_repeats"]
+    return out
 
 
-def plot_method_comparison(df: pd.DataFrame, metric: str, path: str | Path) -> None:
-    """Grouped bar chart of ``metric``: one group per method, one bar (colour) per task."""
-    if metric not in df.columns:
-        raise ValueError(f"no column {metric!r} in the summary; have {list(df.columns)}")
-    methods = list(pd.unique(df["method"]))
-    tasks = list(pd.unique(df["task"]))
-    # pivot refuses duplicate (method, task) pairs rather than silently picking one.
-    values = df.pivot(index="method", columns="task", values=metric).reindex(
-        index=methods, columns=tasks)
-    fig = Figure(figsize=(max(BAR_MIN_WIDTH, BAR_SIZE_PER_METHOD * len(methods)), BAR_HEIGHT))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    x = np.arange(len(methods))
-    width = BAR_GROUP_WIDTH / len(tasks)
-    for i, task in enumerate(tasks):
-        offset = (i - (len(tasks) - 1) / 2) * width
-        ax.bar(x + offset, values[task].to_numpy(dtype=float), width, label=str(task))
-    ax.set_xticks(x, [str(m) for m in methods])
-    _rotate_xticks(ax)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} by method and task")
-    ax.legend(title="task", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # clear of the bars
-    fig.tight_layout()
-    _save_png(fig, path)
+@dataclass(frozen=True)
+class Summary:
+    """The results across methods: the table, its readable form, DVC's metrics, a chart."""
+
+    table: pd.DataFrame  # results/summary.csv
+    readable: pd.DataFrame  # results/summary.md
+    metrics: dict  # results/metrics.json: method -> task -> test means and bounds
+    figure: Figure  # results/method_comparison.png
+
+
+def summarize(method_metrics: dict[str, dict], methods: dict, metric: str) -> Summary:
+    """One row per method and task (test split) from each method's metrics.json content.
+
+    ``method_metrics`` maps method name to its metrics.json; ``methods`` is params.yaml's
+    ``methods`` (for their modalities); ``metric`` is the one the bar chart shows.
+    """
+    rows, nested = [], {}
+    for method, per_task in method_metrics.items():
+        nested[method] = {}
+        for task, entry in per_task.items():
+            row = summary_row(method, task, methods[method]["modalities"], entry)
+            rows.append(row)
+            nested[method][task] = {k: v for k, v in row.items()
+                                    if k in METRICS or k.rsplit("_ci_", 1)[0] in METRICS}
+    table = summary_table(rows)
+    return Summary(table, readable_summary(table), nested, plots.method_comparison(table, metric))

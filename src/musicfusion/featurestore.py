@@ -1,8 +1,9 @@
-"""Feature matrices on disk: per-shard extraction, gathering, and loading aligned by clip id.
+"""Feature matrices: per-shard extraction, gathering, the clip table, and loading aligned by clip id.
 
 Layout under ``data/processed/<dataset>/features/``: one ``<modality>.npz`` per modality
 (``clip_ids``, ``X``, ``feature_names``) with rows sorted by clip id, and ``clips.csv`` holding
-the same clips' split and labels in the same order.
+the same clips' split and labels in the same order. A repeat r > 0 has its own ``repeat-<r>/``
+with its split (``clips.csv``) and what is fitted on it (``text.npz``).
 """
 
 from __future__ import annotations
@@ -12,87 +13,93 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musicfusion.io import load_npz, save_npz, save_pickle, write_csv
-from musicfusion.manifest import LABEL_COLUMNS, read_manifest
+from musicfusion.io import load_npz, read_table
+from musicfusion.manifest import LABEL_COLUMNS, SPLITS
+
+SHARD_MODALITIES = ("audio", "video")  # extracted per shard; text is fitted on the training split
+OPTIONAL_CLIP_COLUMNS = ("title",)
 
 
-def extract_shard(modality: str, interim_path: str | Path, out_path: str | Path, feature_params: dict,
-                  sample_rate: int | None = None) -> int:
-    """Audio or video features of one preprocessed shard; returns the number of clips."""
-    data = load_npz(interim_path)
+def _feature_arrays(clip_ids: np.ndarray, X: np.ndarray, names) -> dict:
+    return {"clip_ids": clip_ids, "X": np.asarray(X, dtype=np.float32),
+            "feature_names": np.array(list(names), dtype=str)}
+
+
+def extract_shard(modality: str, shard: dict, feature_params: dict, sample_rate: int | None = None) -> dict:
+    """Audio or video features of one preprocessed shard (its npz content), as a feature npz."""
+    if modality not in SHARD_MODALITIES:
+        raise ValueError(f"per-shard extraction is for {list(SHARD_MODALITIES)}, not {modality!r}")
+    ids = shard["clip_ids"]
+    if not len(ids):
+        return _feature_arrays(ids, np.zeros((0, 0), np.float32), [])
     if modality == "audio":
         from musicfusion.features import audio
 
-        if len(data["clip_ids"]):
-            X, names = audio.extract(data["audio"], sample_rate, feature_params)
-        else:
-            X, names = np.zeros((0, 0), np.float32), []
-    elif modality == "video":
+        X, names = audio.extract(shard["audio"], sample_rate, feature_params)
+    else:
         from musicfusion.features import video
 
-        if len(data["clip_ids"]):
-            X, names = video.extract(data["frames"], feature_params)
-        else:
-            X, names = np.zeros((0, 0), np.float32), []
-    else:
-        raise ValueError(f"per-shard extraction is for audio and video, not {modality!r}")
-    save_npz(out_path, clip_ids=data["clip_ids"], X=X.astype(np.float32),
-             feature_names=np.array(names, dtype=str))
-    return len(data["clip_ids"])
+        X, names = video.extract(shard["frames"], feature_params)
+    return _feature_arrays(ids, X, names)
 
 
-def gather(shard_paths: list[str | Path], out_path: str | Path) -> int:
-    """Stack shard matrices into one, rows sorted by clip id."""
-    parts = [load_npz(p) for p in shard_paths]
+def gather(parts: list[dict], what: str = "features") -> dict:
+    """Stack shard matrices into one, rows sorted by clip id; ``what`` names it in errors."""
     nonempty = [p for p in parts if len(p["clip_ids"])]
     if not nonempty:
-        raise ValueError(f"{out_path}: every shard is empty; no clip survived preprocessing")
-    names = nonempty[0]["feature_names"]
+        raise ValueError(f"{what}: every shard is empty; no clip survived preprocessing")
     ids = np.concatenate([p["clip_ids"] for p in nonempty])
     X = np.concatenate([p["X"] for p in nonempty])
     order = np.argsort(ids, kind="stable")
-    save_npz(out_path, clip_ids=ids[order], X=X[order], feature_names=names)
-    return len(ids)
+    return {"clip_ids": ids[order], "X": X[order], "feature_names": nonempty[0]["feature_names"]}
 
 
-def extract_text(text_shards: list[str | Path], split_table: str | Path, out_path: str | Path,
-                 feature_params: dict, vectorizer_out: str | Path | None = None) -> int:
+def extract_text(text_shards: list[dict], split_table: pd.DataFrame, feature_params: dict,
+                 where: str = "split table"):
     """TF-IDF fitted on the training split only, then applied to every clip.
 
-    ``split_table`` is the manifest or a repeat's clips.csv: any CSV with clip_id and split.
-    The fitted vectorizer is pickled to ``vectorizer_out`` so new text queries can be embedded.
+    ``split_table`` is the manifest or a repeat's clips.csv: any table with clip_id and split.
+    Returns the feature npz content and the fitted vectorizer (kept to embed new text queries).
     """
     from musicfusion.features import text
 
-    parts = [load_npz(p) for p in text_shards]
-    ids = np.concatenate([p["clip_ids"] for p in parts])
-    docs = np.concatenate([p["text"] for p in parts])
+    ids = np.concatenate([p["clip_ids"] for p in text_shards])
+    docs = np.concatenate([p["text"] for p in text_shards])
     order = np.argsort(ids, kind="stable")
     ids, docs = ids[order], docs[order]
-    splits = pd.read_csv(split_table, dtype=str, keep_default_na=False).set_index("clip_id")
-    split = splits.loc[ids, "split"].to_numpy()
+    split = split_table.set_index("clip_id").loc[ids, "split"].to_numpy()
     train_docs = [str(d) for d, s in zip(docs, split) if s == "train"]
     if not train_docs:
-        raise ValueError(f"{split_table}: no training clip survived preprocessing; cannot fit TF-IDF")
+        raise ValueError(f"{where}: no training clip survived preprocessing; cannot fit TF-IDF")
     vectorizer = text.fit(train_docs, feature_params)
     X, names = text.transform(vectorizer, [str(d) for d in docs])
-    if vectorizer_out is not None:
-        save_pickle(vectorizer_out, vectorizer)
-    save_npz(out_path, clip_ids=ids, X=X.astype(np.float32), feature_names=np.array(names, dtype=str))
-    return len(ids)
+    return _feature_arrays(ids, X, names), vectorizer
 
 
-def write_clip_table(feature_paths: list[str | Path], manifest_path: str | Path, out_path: str | Path) -> pd.DataFrame:
-    """Split and labels of the clips present in every modality, in the matrices' row order."""
-    id_sets = [load_npz(p)["clip_ids"] for p in feature_paths]
-    for path, ids in zip(feature_paths[1:], id_sets[1:]):
-        if not np.array_equal(ids, id_sets[0]):
-            raise ValueError(f"{path}: clip ids differ from {feature_paths[0]}; modalities are not aligned")
-    manifest = read_manifest(manifest_path, require_all_splits=True).set_index("clip_id")
-    keep = ["split", *LABEL_COLUMNS] + [c for c in ("title",) if c in manifest.columns]
-    table = manifest.loc[id_sets[0], keep].reset_index()
-    write_csv(out_path, table)
-    return table
+def clip_table(feature_ids: dict[str, np.ndarray], manifest: pd.DataFrame) -> pd.DataFrame:
+    """Split and labels of the clips present in every modality, in the matrices' row order.
+
+    ``feature_ids`` maps each feature file (its name, for errors) to its clip ids.
+    """
+    (first, reference), *others = feature_ids.items()
+    for name, ids in others:
+        if not np.array_equal(ids, reference):
+            raise ValueError(f"{name}: clip ids differ from {first}; modalities are not aligned")
+    manifest = manifest.set_index("clip_id")
+    keep = ["split", *LABEL_COLUMNS] + [c for c in OPTIONAL_CLIP_COLUMNS if c in manifest.columns]
+    return manifest.loc[reference, keep].reset_index()
+
+
+def describe_dataset(clips: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """Clips per label and split (repeat 0, after preprocessing): the dataset at a glance."""
+    parts = []
+    for task in tasks:
+        counts = pd.crosstab(clips[task], clips["split"]).reindex(columns=list(SPLITS), fill_value=0)
+        counts["total"] = counts.sum(axis=1)
+        counts = counts.reset_index().rename(columns={task: "label"})
+        counts.insert(0, "task", task)
+        parts.append(counts)
+    return pd.concat(parts, ignore_index=True)
 
 
 def repeat_dir(feature_dir: str | Path, repeat: int) -> Path:
@@ -104,21 +111,11 @@ def repeat_dir(feature_dir: str | Path, repeat: int) -> Path:
     return Path(feature_dir) if repeat == 0 else Path(feature_dir) / f"repeat-{repeat}"
 
 
-def resplit(clips_path: str | Path, fractions: dict, seed: int, out_path: str | Path) -> pd.DataFrame:
-    """The same clips re-split into train/validation/test, stratified by style, fixed by the seed."""
-    from musicfusion.collect import stratified_splits
-
-    clips = pd.read_csv(clips_path, dtype=str, keep_default_na=False)
-    clips["split"] = stratified_splits(clips["style"], fractions, seed).to_numpy()
-    write_csv(out_path, clips)
-    return clips
-
-
 def load_features(feature_dir: str | Path, modalities, repeat: int = 0) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """The aligned matrices of the given modalities and the clip table of one repeat."""
     feature_dir = Path(feature_dir)
     own = repeat_dir(feature_dir, repeat)
-    clips = pd.read_csv(own / "clips.csv", dtype=str, keep_default_na=False)
+    clips = read_table(own / "clips.csv")
     X = {}
     for modality in modalities:
         data = load_npz((own if modality == "text" else feature_dir) / f"{modality}.npz")

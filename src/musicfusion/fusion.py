@@ -27,12 +27,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from musicfusion import MODALITIES
-from musicfusion.evaluate import score
+from musicfusion.metrics import score
 
 log = logging.getLogger(__name__)
 
 # Default cap on L-BFGS iterations: standardised features with L2 converge well before it.
 LR_MAX_ITER = 1000
+# Learned weights are reported to this many decimals (grid steps are far coarser).
+LEARNED_DECIMALS = 6
 
 
 def _logistic(C: float, max_iter: int, random_state) -> Pipeline:
@@ -98,6 +100,10 @@ class _Fusion(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def learned_params(self) -> dict:
+        """What fitting chose that a reader wants beside the metrics (logged to MLflow)."""
+        return {}
 
 
 class BlockWeights(BaseEstimator, TransformerMixin):
@@ -221,6 +227,11 @@ class LateFusion(_Fusion):
         self.val_score_ = best[1]
         return self
 
+    def learned_params(self) -> dict:
+        check_is_fitted(self, "weights_")
+        return {"weights": {m: round(w, LEARNED_DECIMALS) for m, w in self.weights_.items()},
+                "val_score": self.val_score_}
+
     def predict_proba(self, X) -> np.ndarray:
         weights = np.array([self.weights_[m] for m in self.modalities])
         return np.tensordot(weights, np.stack(self._proba_per_modality(X)), axes=1)
@@ -270,6 +281,10 @@ class Stacking(_Fusion):
 
     def predict_proba(self, X) -> np.ndarray:
         return self.meta_.predict_proba(np.hstack(self._proba_per_modality(X)))
+
+    def learned_params(self) -> dict:
+        check_is_fitted(self, "n_folds_")
+        return {"n_folds": self.n_folds_}
 
 
 class MLPFusion(_Fusion):

@@ -1,4 +1,7 @@
-"""Atomic file writing: a failed step never leaves a half-written output behind."""
+"""Reading and writing the workflow's files.
+
+Every writer is atomic: a failed step never leaves a half-written output behind.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +39,41 @@ def write_json(path: str | Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def read_json(path: str | Path):
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def read_table(path: str | Path):
+    """A CSV the workflow wrote (or a manifest): every column as text, empty cells as ''."""
+    import pandas as pd
+
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def write_csv(path: str | Path, frame) -> None:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def _markdown_cell(value, float_format: str) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else format(value, float_format)
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(frame, float_format: str = ".4f") -> str:
+    """A GitHub pipe table of ``frame`` (numeric columns right-aligned); no trailing newline."""
+    import pandas as pd
+
+    header = [_markdown_cell(c, float_format) for c in frame.columns]
+    align = ["---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns]
+    body = [[_markdown_cell(v, float_format) for v in row] for row in frame.itertuples(index=False)]
+    return "\n".join(f"| {' | '.join(cells)} |" for cells in [header, align, *body])
+
+
+def write_markdown(path: str | Path, frame) -> None:
+    write_text(path, markdown_table(frame) + "\n")
 
 
 def save_pickle(path: str | Path, obj) -> None:

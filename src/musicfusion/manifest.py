@@ -49,11 +49,3 @@ def read_manifest(path: str | Path, require_all_splits: bool = False) -> pd.Data
         if not (frame["split"] == split).any():
             raise ManifestError(f"{path}: no clip in split {split!r}")
     return frame
-
-
-def media_path(root: Path, relative: str) -> Path:
-    return (root / relative) if relative else root
-
-
-__all__ = ["MODALITIES", "REQUIRED_COLUMNS", "SPLITS", "LABEL_COLUMNS", "ManifestError",
-           "read_manifest", "path_column", "media_path"]

@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from musicfusion import MODALITIES
-from musicfusion.io import save_npz, write_csv
-from musicfusion.manifest import path_column, read_manifest
+from musicfusion.manifest import path_column
 
 log = logging.getLogger(__name__)
 
@@ -160,19 +159,18 @@ def shard_rows(manifest: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFram
     return manifest.iloc[shard::n_shards]
 
 
-def preprocess_shard(manifest_path: str | Path, shard: int, n_shards: int, clip_seconds: float,
-                     params: dict, outputs: dict[str, str | Path], bad_report: str | Path) -> pd.DataFrame:
-    """Validate and preprocess one shard; write one npz per modality and the bad-clip report.
+def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_shards: int, clip_seconds: float,
+                     params: dict) -> tuple[dict[str, dict], pd.DataFrame]:
+    """Validate and preprocess one shard of the manifest (media paths relative to ``root``).
 
-    Under the ``fail`` policy the first bad file raises and nothing is written.
-    Returns the bad-clip table.
+    Returns, per modality, the content of its interim npz (``clip_ids`` and the data), and the
+    bad-clip table. Under the ``fail`` policy the first bad file raises :class:`BadClipError`.
     """
     policy = params["on_bad_input"]
     if policy not in POLICIES:
         raise ValueError(f"preprocess.on_bad_input must be one of {POLICIES}, not {policy!r}")
-    manifest_path = Path(manifest_path)
-    root = manifest_path.parent
-    rows = shard_rows(read_manifest(manifest_path), shard, n_shards)
+    root = Path(root)
+    rows = shard_rows(manifest, shard, n_shards)
     tolerance = params["duration_tolerance_seconds"]
     kept: dict[str, list] = {m: [] for m in MODALITIES}
     clip_ids, bad = [], []
@@ -198,19 +196,17 @@ def preprocess_shard(manifest_path: str | Path, shard: int, n_shards: int, clip_
     n_samples = int(round(clip_seconds * params["audio"]["sample_rate"]))
     v = params["video"]
     empty_video = (0, int(round(clip_seconds * v["fps"])), v["height"], v["width"])
-    save_npz(outputs["audio"], clip_ids=ids,
-             audio=np.stack(kept["audio"]) if clip_ids else np.zeros((0, n_samples), np.float32))
-    save_npz(outputs["video"], clip_ids=ids,
-             frames=np.stack(kept["video"]) if clip_ids else np.zeros(empty_video, np.uint8))
-    save_npz(outputs["text"], clip_ids=ids, text=np.array(kept["text"], dtype=str))
-    report = pd.DataFrame(bad, columns=BAD_CLIP_COLUMNS)
-    write_csv(bad_report, report)
-    return report
+    arrays = {
+        "audio": {"clip_ids": ids,
+                  "audio": np.stack(kept["audio"]) if clip_ids else np.zeros((0, n_samples), np.float32)},
+        "video": {"clip_ids": ids,
+                  "frames": np.stack(kept["video"]) if clip_ids else np.zeros(empty_video, np.uint8)},
+        "text": {"clip_ids": ids, "text": np.array(kept["text"], dtype=str)},
+    }
+    return arrays, pd.DataFrame(bad, columns=BAD_CLIP_COLUMNS)
 
 
-def merge_bad_clip_reports(reports: list[str | Path], out: str | Path) -> pd.DataFrame:
-    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in reports]
-    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAD_CLIP_COLUMNS)
-    merged = merged.sort_values(["clip_id", "modality"]).reset_index(drop=True)
-    write_csv(out, merged[BAD_CLIP_COLUMNS])
-    return merged
+def merge_bad_clip_reports(reports: list[pd.DataFrame]) -> pd.DataFrame:
+    """One table of every shard's bad clips, sorted by clip and modality."""
+    merged = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=BAD_CLIP_COLUMNS)
+    return merged.sort_values(["clip_id", "modality"]).reset_index(drop=True)[BAD_CLIP_COLUMNS]

@@ -1,16 +1,58 @@
-"""Tracking: one MLflow run per method and task, with params, metrics, artifacts and provenance."""
+"""Tracking: MLflow runs for the workflow's results, one per method and task, one per mapping.
+
+Each run says where it came from: the Snakemake rule and the project file as its source (with
+the git commit), the dataset as an MLflow dataset input (name, digest, source: the UI's Dataset
+column), and the provenance record (musicfusion.provenance) as tags. The store is created once,
+before parallel jobs start (:func:`init_store`, called by the workflow's ``onstart``).
+"""
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
+import numbers
 import os
-import subprocess
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-from musicfusion.io import load_pickle, write_json
+from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_SOURCE_NAME, \
+    MLFLOW_SOURCE_TYPE
 
-PROJECT_ROOT = Path.cwd()
+# The UI shows a PROJECT source as "<file without extension>:<entry point>", here "Snakefile:<rule>".
+SOURCE_TYPE = "PROJECT"
+PROJECT_FILE = "Snakefile"
+DATASET_CONTEXT = "training"  # the context tag of the dataset input: every split comes from it
+# MLflow caps a dataset digest at 36 characters; the full SHA-256 is the dataset_sha256 tag.
+DATASET_DIGEST_CHARS = 16
+MODEL_PACKAGES = ("scikit-learn", "numpy", "musicfusion")
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """Where a run came from: the rule and script that logged it, the code's commit, the data."""
+
+    rule: str
+    script: str  # the project file the rule ran, e.g. workflow/scripts/track.py
+    git_commit: str
+    dataset: str
+    dataset_sha256: str
+    manifest: str  # the dataset's manifest, its MLflow source
+
+    def tags(self) -> dict:
+        return {MLFLOW_SOURCE_TYPE: SOURCE_TYPE, MLFLOW_SOURCE_NAME: PROJECT_FILE,
+                MLFLOW_PROJECT_ENTRY_POINT: self.rule, MLFLOW_GIT_COMMIT: self.git_commit,
+                "rule": self.rule, "script": self.script}
+
+    def dataset_input(self):
+        """The dataset as an MLflow dataset (metadata only: nothing is loaded or copied)."""
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+        from mlflow.data.meta_dataset import MetaDataset
+
+        with warnings.catch_warnings():  # a local path matches two equivalent source types
+            warnings.simplefilter("ignore", UserWarning)
+            source = resolve_dataset_source(str(Path(self.manifest).resolve()))
+        return MetaDataset(source, name=self.dataset, digest=self.dataset_sha256[:DATASET_DIGEST_CHARS])
 
 
 def tracking_uri(configured: str | None, root: str | Path | None = None) -> str:
@@ -50,46 +92,6 @@ def _experiment_id(uri: str, experiment: str) -> str:
     return exp.experiment_id
 
 
-def git_commit(root: str | Path | None = None) -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root or Path.cwd(), capture_output=True,
-                             text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root or Path.cwd(),
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def dataset_fingerprint(manifest_path: str | Path) -> dict:
-    """SHA-256 over the manifest and every media file it names, in manifest order."""
-    from musicfusion.manifest import MODALITIES, path_column, read_manifest
-
-    manifest_path = Path(manifest_path)
-    digest = hashlib.sha256(manifest_path.read_bytes())
-    frame = read_manifest(manifest_path)
-    n_files = 0
-    for row in frame.itertuples(index=False):
-        for modality in MODALITIES:
-            path = manifest_path.parent / getattr(row, path_column(modality))
-            if path.is_file():
-                with open(path, "rb") as fh:
-                    digest.update(hashlib.file_digest(fh, "sha256").digest())
-                n_files += 1
-    return {"sha256": digest.hexdigest(), "n_clips": len(frame), "n_files": n_files}
-
-
-def learned_params(model) -> dict:
-    """What a method chose during fitting that a reader wants beside its metrics."""
-    learned = {}
-    for attr in ("weights_", "val_score_", "n_folds_"):
-        if hasattr(model, attr):
-            value = getattr(model, attr)
-            learned[attr.rstrip("_")] = {k: round(float(v), 6) for k, v in value.items()} \
-                if isinstance(value, dict) else value
-    return learned
-
-
 def _trusted_types(model) -> list[str]:
     """The model's types that skops does not trust by default, if they are ours or scikit-learn's."""
     import skops.io
@@ -104,7 +106,7 @@ def _trusted_types(model) -> list[str]:
 def _model_requirements() -> list[str]:
     from importlib.metadata import version
 
-    return [f"{name}=={version(name)}" for name in ("scikit-learn", "numpy", "musicfusion")]
+    return [f"{name}=={version(name)}" for name in MODEL_PACKAGES]
 
 
 def flatten(prefix: str, obj) -> dict:
@@ -117,81 +119,59 @@ def flatten(prefix: str, obj) -> dict:
     return {prefix: json.dumps(obj) if isinstance(obj, (list, tuple)) else str(obj)}
 
 
-def log_method_runs(*, uri: str, experiment: str, method: str, method_params: dict, metrics: dict,
-                    artifacts: dict, model_path: str | Path, params: dict, tags: dict,
-                    out_path: str | Path, extra_metrics: dict | None = None) -> dict:
-    """One run per task; returns and writes {task: run_id}."""
-    import mlflow
-
-    experiment_id = _experiment_id(uri, experiment)
-    models = load_pickle(model_path)
-    run_ids = {}
-    for task, task_metrics in sorted(metrics.items()):
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{method}/{task}") as run:
-            mlflow.set_tags({**tags, "method": method, "task": task})
-            mlflow.log_params(flatten("", {"method": method_params, **params}))
-            mlflow.log_metrics({k: float(v) for k, v in task_metrics.items()})
-            for key, value in (extra_metrics or {}).get(task, {}).items():
-                mlflow.log_metric(key, float(value))
-            for artifact in artifacts.get(task, []):
-                mlflow.log_artifact(str(artifact))
-            mlflow.log_params(flatten("learned", learned_params(models[task])))
-            # Explicit requirements: inferring them costs ~7 s per call.
-            # skops (MLflow's safe default format) loads only types it is told to trust: ours.
-            mlflow.sklearn.log_model(models[task], name="model", pip_requirements=_model_requirements(),
-                                     skops_trusted_types=_trusted_types(models[task]))
-            run_ids[task] = run.info.run_id
-    write_json(out_path, {"experiment": experiment, "tracking_uri": uri, "runs": run_ids})
-    return run_ids
-
-
-PROVENANCE_PACKAGES = ("musicfusion", "snakemake", "dvc", "mlflow", "librosa", "opencv-python-headless",
-                       "scikit-learn", "numpy", "scipy", "pandas", "music21")
-
-
-def params_sha256(config: dict) -> str:
-    """Hash of the parameters as parsed (key order and YAML formatting do not matter)."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def package_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in PROVENANCE_PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    try:
-        out = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True, check=False).stdout
-        found["fluidsynth"] = out.split("\n")[0].split()[-1] if out else "not installed"
-    except OSError:
-        found["fluidsynth"] = "not installed"
-    return found
-
-
-def provenance(config: dict, fingerprint: dict) -> dict:
-    """What produced a result: code, data, parameters and software."""
-    return {"git_commit": git_commit(), "dataset": config["dataset"], "dataset_sha256": fingerprint["sha256"],
-            "params_sha256": params_sha256(config), "packages": package_versions()}
-
-
-def provenance_tags(record: dict) -> dict:
-    """The provenance as flat MLflow tags."""
-    tags = {k: str(v) for k, v in record.items() if k != "packages"}
-    tags.update({f"version.{name}": v for name, v in record["packages"].items()})
-    return tags
-
-
 def metric_key(name: str) -> str:
     """An MLflow-safe metric name: MLflow refuses '@', so recall@5 is logged as recall_at_5."""
     return name.replace("@", "_at_")
 
 
+def numeric_metrics(row: dict) -> dict[str, float]:
+    """The numbers of a result row as MLflow metrics (labels and flags left out)."""
+    return {metric_key(k): float(v) for k, v in row.items()
+            if isinstance(v, numbers.Real) and not isinstance(v, bool)}
+
+
+@contextlib.contextmanager
+def _start(experiment_id: str, run_name: str, origin: RunOrigin, tags: dict):
+    """A run with its origin and dataset; MLflow marks it FAILED if the block raises."""
+    import mlflow
+
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        mlflow.set_tags({**tags, **origin.tags()})
+        mlflow.log_input(origin.dataset_input(), context=DATASET_CONTEXT)
+        yield run
+
+
+def log_method_runs(*, uri: str, experiment: str, method: str, method_params: dict, rows: dict[str, dict],
+                    artifacts: dict[str, list], models: dict, params: dict, tags: dict,
+                    origin: RunOrigin) -> dict:
+    """One run per task of one fusion method; returns {task: run_id}.
+
+    ``rows`` maps each task to its row of results/summary.csv (musicfusion.evaluate.summary_row):
+    every number of it, means and confidence bounds, is logged as a metric. ``models`` maps each
+    task to its fitted estimator, whose ``learned_params()`` are logged as ``learned.*`` params.
+    """
+    import mlflow
+
+    experiment_id = _experiment_id(uri, experiment)
+    run_ids = {}
+    for task, row in sorted(rows.items()):
+        with _start(experiment_id, f"{method}/{task}", origin, {**tags, "method": method, "task": task}) as run:
+            mlflow.log_params(flatten("", {"method": method_params, **params}))
+            mlflow.log_metrics(numeric_metrics(row))
+            for artifact in artifacts.get(task, []):
+                mlflow.log_artifact(str(artifact))
+            mlflow.log_params(flatten("learned", models[task].learned_params()))
+            # Explicit requirements: inferring them costs ~7 s per call.
+            # skops (MLflow's safe default format) loads only types it is told to trust: ours.
+            mlflow.sklearn.log_model(models[task], name="model", pip_requirements=_model_requirements(),
+                                     skops_trusted_types=_trusted_types(models[task]))
+            run_ids[task] = run.info.run_id
+    return run_ids
+
+
 def log_transfer_runs(*, uri: str, experiment: str, pair_metrics: dict, tags: dict, params: dict,
-                      artifacts: list[str | Path], out_path: str | Path) -> dict:
-    """One run per mapping method of one transfer pair; returns and writes {method: run_id}.
+                      artifacts: list[str | Path], origin: RunOrigin) -> dict:
+    """One run per mapping method of one transfer pair; returns {method: run_id}.
 
     ``pair_metrics`` is the pair's metrics.json (musicfusion.transfer_eval.run_pair). Runs are
     named ``transfer/<source>_to_<target>/<method>`` and tagged ``kind=transfer`` besides ``tags``.
@@ -202,22 +182,18 @@ def log_transfer_runs(*, uri: str, experiment: str, pair_metrics: dict, tags: di
     source, target = pair_metrics["source"], pair_metrics["target"]
     sizes = {f"n_{split}": pair_metrics[f"n_{split}"] for split in ("train", "validation", "test")}
     run_ids = {}
-    for method in pair_metrics.get("method_order") or pair_metrics["methods"]:
+    for method in pair_metrics["method_order"]:
         entry = pair_metrics["methods"][method]
         best = method == pair_metrics["best_on_validation"]
-        with mlflow.start_run(experiment_id=experiment_id,
-                              run_name=f"transfer/{source}_to_{target}/{method}") as run:
-            mlflow.set_tags({**tags, "kind": "transfer", "source": source, "target": target,
-                             "method": method, "method_type": entry["type"],
-                             "best_on_validation": str(best).lower()})
-            mlflow.log_params(flatten("", {"method": entry["params"], "n_components": pair_metrics["n_components"],
+        run_tags = {**tags, "kind": "transfer", "source": source, "target": target, "method": method,
+                    "method_type": entry["type"], "best_on_validation": str(best).lower()}
+        with _start(experiment_id, f"transfer/{source}_to_{target}/{method}", origin, run_tags) as run:
+            mlflow.log_params(flatten("", {"method": entry["params"], "pca_components": pair_metrics["pca_components"],
                                            "seed": pair_metrics["seed"], "recall_at": pair_metrics["recall_at"],
                                            **params}))
-            numbers = {**entry["test"], "validation_mrr": entry["validation_mrr"], **sizes,
-                       "best_on_validation": float(best)}
-            mlflow.log_metrics({metric_key(k): float(v) for k, v in numbers.items()})
+            mlflow.log_metrics(numeric_metrics({**entry["test"], "validation_mrr": entry["validation_mrr"], **sizes,
+                                                "best_on_validation": float(best)}))
             for artifact in artifacts:
                 mlflow.log_artifact(str(artifact))
             run_ids[method] = run.info.run_id
-    write_json(out_path, {"experiment": experiment, "tracking_uri": uri, "runs": run_ids})
     return run_ids

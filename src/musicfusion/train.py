@@ -1,18 +1,17 @@
-"""Train: fit one registered fusion method on the training split, predict validation and test."""
+"""Train: fit one registered fusion method on each repeat's training split, predict validation and test."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from musicfusion.featurestore import load_features
 from musicfusion.fusion import build_method
-from musicfusion.io import save_pickle, write_csv
 
 PREDICTION_COLUMNS = ["clip_id", "split", "task", "true", "predicted", "confidence"]
 PREDICTED_SPLITS = ("validation", "test")
+CONFIDENCE_DECIMALS = 6
 
 
 def _subset(X: dict, mask: np.ndarray) -> dict:
@@ -60,26 +59,26 @@ def predict_table(models: dict, tasks: list[str], X: dict, clips: pd.DataFrame) 
         frames.append(pd.DataFrame({
             "clip_id": rows["clip_id"].to_numpy(), "split": rows["split"].to_numpy(), "task": task,
             "true": rows[task].to_numpy(), "predicted": np.asarray(classes)[best],
-            "confidence": np.round(proba[np.arange(len(best)), best], 6)}))
+            "confidence": np.round(proba[np.arange(len(best)), best], CONFIDENCE_DECIMALS)}))
     return pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS]
 
 
-def train(method_params: dict, tasks: list[str], feature_dir: str | Path, seed: int,
-          model_out: str | Path, predictions_out: str | Path, selection_metric: str | None = None,
-          n_repeats: int = 1) -> pd.DataFrame:
-    """Fit and predict on every repeat's split; keep the models of repeat 0 (the dataset's split).
+def train(method_params: dict, tasks: list[str], repeats: Iterable[tuple[dict, pd.DataFrame]], seed: int,
+          selection_metric: str | None = None) -> tuple[dict, pd.DataFrame]:
+    """Fit and predict on every repeat's split.
+
+    The r-th item of ``repeats`` is repeat r's features and clip table
+    (musicfusion.featurestore.load_features). Returns the models of repeat 0 (the dataset's own
+    split), keyed by task, and the predictions of every repeat.
 
     The model seed is the same in every repeat: repeats measure how results move with the split.
     """
-    frames = []
-    for repeat in range(n_repeats):
-        X, clips = load_features(feature_dir, method_params["modalities"], repeat)
+    frames, kept = [], None
+    for repeat, (X, clips) in enumerate(repeats):
         models = fit_method(method_params, tasks, X, clips, seed, selection_metric)
         predictions = predict_table(models, tasks, X, clips)
         predictions.insert(0, "repeat", repeat)
         frames.append(predictions)
         if repeat == 0:
-            save_pickle(model_out, models)
-    predictions = pd.concat(frames, ignore_index=True)
-    write_csv(predictions_out, predictions)
-    return predictions
+            kept = models
+    return kept, pd.concat(frames, ignore_index=True)

@@ -35,7 +35,6 @@ cosine similarity between query and gallery embeddings.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -50,25 +49,6 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from musicfusion.io import atomic_path
-
-__all__ = [
-    "REGISTRY",
-    "CCAMapping",
-    "KernelRidgeMapping",
-    "MLPMapping",
-    "PLSMapping",
-    "RandomForestMapping",
-    "RidgeMapping",
-    "build_mapping",
-    "canonical_correlations",
-    "mapping_metrics",
-    "plot_recall_curves",
-    "rank_gallery",
-    "recall_curve",
-    "retrieval_metrics",
-    "retrieval_ranks",
-]
 
 _EPS = 1e-12
 
@@ -86,9 +66,9 @@ def _as_2d(a, name: str) -> np.ndarray:
     return check_array(a, dtype=np.float64, input_name=name)
 
 
-def _fit_reducer(a: np.ndarray, n_components: int, seed: int) -> tuple[StandardScaler, PCA]:
+def _fit_reducer(a: np.ndarray, pca_components: int, seed: int) -> tuple[StandardScaler, PCA]:
     n_samples, n_features = a.shape
-    k = max(1, min(int(n_components), n_samples - 1, n_features))
+    k = max(1, min(int(pca_components), n_samples - 1, n_features))
     scaler = StandardScaler().fit(a)
     pca = PCA(n_components=k, svd_solver="full", random_state=seed).fit(scaler.transform(a))
     return scaler, pca
@@ -331,12 +311,12 @@ REGISTRY: dict[str, type[_CrossModalMapping]] = {
 _INJECTED = ("pca_components", "random_state")  # set by build_mapping, not by a method entry
 
 
-def build_mapping(method_params: dict, n_components: int, seed: int) -> _CrossModalMapping:
+def build_mapping(method_params: dict, pca_components: int, seed: int) -> _CrossModalMapping:
     """Build an unfitted mapping from one ``transfer.methods`` entry of params.yaml.
 
     ``method_params`` holds ``type`` and that type's hyper-parameters (e.g. ``alpha``); a
     ``cca``/``pls`` entry's ``n_components`` is the number of canonical components.
-    ``n_components`` (``transfer.n_components``) is the PCA size of both sides and ``seed``
+    ``pca_components`` (``transfer.pca_components``) is the PCA size of both sides and ``seed``
     the random state. An unknown type or key raises ``ValueError`` naming it.
     """
     params = dict(method_params)
@@ -354,7 +334,7 @@ def build_mapping(method_params: dict, n_components: int, seed: int) -> _CrossMo
         raise ValueError(
             f"unknown key(s) {unknown} for transfer method type {kind!r}; allowed: {allowed}"
         )
-    return cls(pca_components=int(n_components), random_state=int(seed), **params)
+    return cls(pca_components=int(pca_components), random_state=int(seed), **params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,34 +473,3 @@ def label_precision(query_emb, gallery_emb, query_labels, gallery_labels, ks, na
         out[f"{name}_precision@{k}"] = float(np.mean(gallery_labels[top] == query_labels[:, None]))
         out[f"chance_{name}_precision@{k}"] = chance
     return out
-
-
-def plot_recall_curves(
-    curves: dict[str, np.ndarray], n_gallery: int, path: str | Path, title: str
-) -> None:
-    """Recall@k against k, one line per label, plus the chance diagonal k / n; PNG, atomic."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(6, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    max_k = max((len(c) for c in curves.values()), default=1)
-    for label, curve in curves.items():
-        curve = np.asarray(curve, dtype=np.float64)
-        ax.plot(np.arange(1, len(curve) + 1), curve, marker=".", label=label)
-    ks = np.arange(1, max_k + 1)
-    ax.plot(ks, np.minimum(ks, n_gallery) / n_gallery, linestyle="--", color="grey",
-            label=f"chance (n={n_gallery})")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("k")
-    ax.set_ylabel("recall@k")
-    ax.set_ylim(0.0, 1.02)
-    ax.set_xlim(1, max(max_k, 2))
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})

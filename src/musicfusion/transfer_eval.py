@@ -25,40 +25,33 @@ Files of one pair (``<pair>`` = ``<source>_to_<target>``):
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from musicfusion.evaluate import markdown_table
-from musicfusion.featurestore import load_features
-from musicfusion.io import atomic_path, load_pickle, save_pickle, write_csv, write_json, write_text
+from musicfusion import plots
+from musicfusion.io import load_pickle
+from musicfusion.metrics import DECIMALS
 from musicfusion.stats import paired_bootstrap
-from musicfusion.transfer import (build_mapping, label_precision, mapping_metrics, plot_recall_curves, recall_curve,
-                                  retrieval_metrics, retrieval_ranks)
+from musicfusion.transfer import (build_mapping, label_precision, mapping_metrics, recall_curve, retrieval_metrics,
+                                  retrieval_ranks)
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
 RANK_COLUMNS = ["clip_id", "method", "rank"]
 BUNDLE_KEYS = ("source", "target", "dataset", "mappings", "best_on_validation", "method_params",
-               "n_components", "seed", "n_features")
+               "pca_components", "seed", "n_features")
 """Keys of the pickled dict in ``models/transfer/<pair>.pkl``."""
 
 MAPPING_METRICS = ("r2", "cosine_mean")
 SIGNIFICANCE_COLUMNS = ["source", "target", "method_a", "method_b", "n_test", "mrr_a", "mrr_b",
                         "difference", "ci_low", "ci_high", "p_value", "significant"]
-DECIMALS = 4  # rounding of the CSV/Markdown tables (metrics.json keeps full precision)
-
-# Presentation only (not experiment settings).
-GRID_COLUMNS = 3  # subplots per row in the combined recall@k figure
-SUBPLOT_WIDTH = 5.5
-SUBPLOT_HEIGHT = 4.2
-DPI = 100
 
 
 def pair_name(source: str, target: str) -> str:
@@ -112,14 +105,24 @@ def evaluate_mapping(mapping, X_eval: np.ndarray, Y_eval: np.ndarray, recall_at,
     return metrics, ranks
 
 
-def run_pair(source: str, target: str, feature_dir: str | Path, transfer_params: dict, seed: int, *,
-             metrics_out: str | Path, ranks_out: str | Path, model_out: str | Path,
-             curve_out: str | Path | None = None, dataset: str | None = None) -> dict:
-    """Fit, evaluate and save every configured mapping of one (source -> target) pair.
+@dataclass(frozen=True)
+class PairResult:
+    """Everything one pair's transfer job produces."""
 
-    ``transfer_params`` needs ``methods`` (name -> ``transfer.methods`` entry), ``n_components``
-    and ``recall_at`` (the ``transfer`` section of params.yaml will do). Returns the content of
-    ``metrics_out``. Deterministic for a given seed.
+    metrics: dict  # results/transfer/<pair>/metrics.json
+    ranks: pd.DataFrame  # results/transfer/<pair>/ranks.csv
+    bundle: dict  # models/transfer/<pair>.pkl (BUNDLE_KEYS)
+    figure: Figure  # results/transfer/<pair>/recall_at_k.png
+
+
+def run_pair(source: str, target: str, X: dict[str, np.ndarray], clips: pd.DataFrame, transfer_params: dict,
+             seed: int, dataset: str | None = None) -> PairResult:
+    """Fit and evaluate every configured mapping of one (source -> target) pair.
+
+    ``X`` holds both modalities' feature matrices, rows aligned with ``clips`` (the featurestore's
+    clips.csv). ``transfer_params`` needs ``methods`` (name -> ``transfer.methods`` entry),
+    ``pca_components`` and ``recall_at`` (the ``transfer`` section of params.yaml will do).
+    Deterministic for a given seed.
     """
     if source == target:
         raise ValueError(f"transfer pair {source} -> {target}: source and target must differ")
@@ -127,16 +130,15 @@ def run_pair(source: str, target: str, feature_dir: str | Path, transfer_params:
     if not methods:
         raise ValueError("transfer.methods is empty: nothing to fit")
     recall_at = [int(k) for k in transfer_params["recall_at"]]
-    n_components = int(transfer_params["n_components"])
-    X, clips = load_features(feature_dir, [source, target])
-    masks = _split_rows(clips, f"{feature_dir}/clips.csv")
+    pca_components = int(transfer_params["pca_components"])
+    masks = _split_rows(clips, f"dataset {dataset!r}" if dataset else "the clip table")
     Xs, Xt = X[source], X[target]
     ids_test = clips.loc[masks["test"], "clip_id"].to_numpy()
 
     mappings, entries, rank_frames, curves, validation_mrr = {}, {}, [], {}, {}
     for name, method_params in methods.items():
         started = time.perf_counter()
-        mapping = build_mapping(method_params, n_components, seed).fit(Xs[masks["train"]], Xt[masks["train"]])
+        mapping = build_mapping(method_params, pca_components, seed).fit(Xs[masks["train"]], Xt[masks["train"]])
         test_metrics, test_ranks = evaluate_mapping(mapping, Xs[masks["test"]], Xt[masks["test"]], recall_at,
                                                     clips.loc[masks["test"], "style"].to_numpy())
         val_metrics, _ = evaluate_mapping(mapping, Xs[masks["validation"]], Xt[masks["validation"]], recall_at)
@@ -151,9 +153,9 @@ def run_pair(source: str, target: str, feature_dir: str | Path, transfer_params:
         curves[name] = recall_curve(test_ranks, len(ids_test))
     best = best_on_validation(validation_mrr)
 
-    result = {
+    metrics = {
         "source": source, "target": target, "dataset": dataset, "seed": int(seed),
-        "n_components": n_components, "recall_at": recall_at,
+        "pca_components": pca_components, "recall_at": recall_at,
         "n_train": int(masks["train"].sum()), "n_validation": int(masks["validation"].sum()),
         "n_test": int(masks["test"].sum()), "best_on_validation": best,
         # JSON objects are written with sorted keys: the params order (ties, tables) is kept here.
@@ -161,16 +163,12 @@ def run_pair(source: str, target: str, feature_dir: str | Path, transfer_params:
     }
     bundle = {
         "source": source, "target": target, "dataset": dataset, "mappings": mappings,
-        "best_on_validation": best, "method_params": methods, "n_components": n_components,
+        "best_on_validation": best, "method_params": methods, "pca_components": pca_components,
         "seed": int(seed), "n_features": {source: int(Xs.shape[1]), target: int(Xt.shape[1])},
     }
-    save_pickle(model_out, bundle)
-    write_csv(ranks_out, pd.concat(rank_frames, ignore_index=True)[RANK_COLUMNS])
-    if curve_out is not None:
-        plot_recall_curves(curves, len(ids_test), curve_out,
-                           f"{source} \u2192 {target}: recall@k on test (n={len(ids_test)})")
-    write_json(metrics_out, result)
-    return result
+    figure = plots.recall_at_k([(f"{source} \u2192 {target}: recall@k on test (n={len(ids_test)})",
+                                 curves, len(ids_test))])
+    return PairResult(metrics, pd.concat(rank_frames, ignore_index=True)[RANK_COLUMNS], bundle, figure)
 
 
 def load_bundle(path: str | Path) -> dict:
@@ -190,11 +188,6 @@ def load_bundle(path: str | Path) -> dict:
 def method_order(pair_metrics: dict) -> list[str]:
     """The pair's methods in params order (as run_pair fitted them)."""
     return list(pair_metrics.get("method_order") or pair_metrics["methods"])
-
-
-def _read_json(path: str | Path) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
 
 
 def summary_table(pair_metrics: list[dict]) -> pd.DataFrame:
@@ -253,37 +246,17 @@ def significance_table(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame],
     return table.round({c: DECIMALS for c in ("mrr_a", "mrr_b", "difference", "ci_low", "ci_high")})
 
 
-def plot_recall_grid(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame], path: str | Path) -> None:
-    """recall@k against k on the test split: one subplot per pair, one line per method, plus chance."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    n_cols = min(GRID_COLUMNS, len(pair_metrics))
-    n_rows = math.ceil(len(pair_metrics) / n_cols)
-    fig = Figure(figsize=(SUBPLOT_WIDTH * n_cols, SUBPLOT_HEIGHT * n_rows), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
-    for ax, pair, ranks in zip(axes, pair_metrics, pair_ranks):
+def recall_panels(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame]) -> list[tuple]:
+    """recall@k curves on the test split, one panel per pair and one curve per method."""
+    panels = []
+    for pair, ranks in zip(pair_metrics, pair_ranks):
         n = pair["n_test"]
-        ks = np.arange(1, n + 1)
+        curves = {}
         for method in method_order(pair):
-            curve = recall_curve(ranks.loc[ranks["method"] == method, "rank"].to_numpy(), n)
             best = " (best on validation)" if method == pair["best_on_validation"] else ""
-            ax.plot(ks, curve, marker=".", markersize=3, label=f"{method}{best}")
-        ax.plot(ks, ks / n, linestyle="--", color="grey", label=f"chance (n={n})")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlim(1, max(n, 2))
-        ax.set_ylim(0.0, 1.02)
-        ax.set_xlabel("k")
-        ax.set_ylabel("recall@k")
-        ax.set_title(f"{pair['source']} \u2192 {pair['target']} (test)")
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right", fontsize="small")
-    for ax in axes[len(pair_metrics):]:
-        ax.set_visible(False)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+            curves[f"{method}{best}"] = recall_curve(ranks.loc[ranks["method"] == method, "rank"].to_numpy(), n)
+        panels.append((f"{pair['source']} \u2192 {pair['target']} (test)", curves, n))
+    return panels
 
 
 def against_chance(table: pd.DataFrame, pair_ranks: list[pd.DataFrame], n_samples: int, seed: int,
@@ -316,22 +289,22 @@ def against_chance(table: pd.DataFrame, pair_ranks: list[pd.DataFrame], n_sample
     return table
 
 
-def summarize_transfer(metric_paths: list[str | Path], rank_paths: list[str | Path], n_samples: int, seed: int,
-                       confidence: float, *, csv_out: str | Path, markdown_out: str | Path,
-                       plot_out: str | Path, significance_out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """results/transfer.csv (+ .md), the recall@k figure and the significance table of all pairs.
+@dataclass(frozen=True)
+class TransferSummary:
+    """Every pair at once: the table, the tests between methods and the recall@k figure."""
 
-    ``metric_paths[i]`` and ``rank_paths[i]`` are the same pair's metrics.json and ranks.csv.
-    """
-    if len(metric_paths) != len(rank_paths):
-        raise ValueError(f"{len(metric_paths)} metrics files but {len(rank_paths)} ranks files")
-    pair_metrics = [_read_json(p) for p in metric_paths]
-    pair_ranks = [pd.read_csv(p, dtype={"clip_id": str, "method": str}, keep_default_na=False)
-                  for p in rank_paths]
+    table: pd.DataFrame  # results/transfer.csv (and .md)
+    significance: pd.DataFrame  # results/transfer_significance.csv
+    figure: Figure  # results/recall_at_k.png
+
+
+def summarize_transfer(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame], n_samples: int, seed: int,
+                       confidence: float) -> TransferSummary:
+    """The transfer table of all pairs with intervals against chance, the tests between methods,
+    and the recall@k figure. ``pair_metrics[i]`` and ``pair_ranks[i]`` are the same pair's
+    metrics.json and ranks.csv."""
+    if len(pair_metrics) != len(pair_ranks):
+        raise ValueError(f"{len(pair_metrics)} metrics files but {len(pair_ranks)} ranks files")
     table = against_chance(summary_table(pair_metrics), pair_ranks, n_samples, seed, confidence)
     significance = significance_table(pair_metrics, pair_ranks, n_samples, seed, confidence)
-    write_csv(csv_out, table)
-    write_text(markdown_out, markdown_table(table) + "\n")
-    write_csv(significance_out, significance)
-    plot_recall_grid(pair_metrics, pair_ranks, plot_out)
-    return table, significance
+    return TransferSummary(table, significance, plots.recall_at_k(recall_panels(pair_metrics, pair_ranks)))

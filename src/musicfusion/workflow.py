@@ -25,3 +25,19 @@ def log_to(path: str | Path):
             raise
         finally:
             sys.stdout, sys.stderr = old_out, old_err
+
+
+SCRIPTS_DIR = "workflow/scripts"
+
+
+def project_script(path: str | Path) -> str:
+    """The project file a Snakemake script came from: ``workflow/scripts/<name>``.
+
+    Snakemake runs a temporary copy, ``.snakemake/scripts/tmpXXXXXXXX.<name>``; this names the
+    real file, so records point at the code in the repository.
+    """
+    path = Path(path)
+    name = path.name
+    if path.parent.name == "scripts" and path.parent.parent.name == ".snakemake":
+        name = name.split(".", 1)[1]
+    return f"{SCRIPTS_DIR}/{name}"

@@ -8,15 +8,13 @@ rule collect:
     log:
         "logs/collect/{dataset}.log",
     benchmark:
-        "results/benchmarks/collect/{dataset}.tsv",
+        "results/benchmarks/collect/{dataset}.tsv"
     params:
-        # Everything but the presets and the worker count (which cannot change the result).
-        collect=lambda wc: {k: v for k, v in config["collect"].items() if k not in ("presets", "max_workers")},
-        preset=lambda wc: config["collect"]["presets"][wc.dataset],
+        collect=collect_params,
         seed=config["seed"],
     threads: config["collect"]["max_workers"]
     wildcard_constraints:
-        dataset="|".join(config["collect"]["presets"]),
+        dataset=preset_pattern(),
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -33,11 +31,11 @@ rule version_raw_data:
     log:
         "logs/version_raw_data/{dataset}.log",
     benchmark:
-        "results/benchmarks/version_raw_data/{dataset}.tsv",
+        "results/benchmarks/version_raw_data/{dataset}.tsv"
     params:
         python=PYTHON,
     wildcard_constraints:
-        dataset="|".join(config["collect"]["presets"]),
+        dataset=preset_pattern(),
     conda:
         "../envs/musicfusion.yaml"
     shell:

@@ -1,10 +1,10 @@
-# Config validation and input functions; the stage files hold only rules.
+# Config validation, wildcard constraints and input/params functions; the stage files hold only rules.
 import os
 import sys
 
 from snakemake.utils import validate
 
-from musicfusion.config import resolve_dataset
+from musicfusion.config import collect_settings, resolve_dataset
 
 validate(config, schema="../schemas/params.schema.yaml")
 
@@ -17,12 +17,16 @@ PYTHON = sys.executable
 DATASET = resolve_dataset(config)
 SHARDS = [f"{i:03d}" for i in range(config["preprocess"]["n_shards"])]
 MODALITIES = ["audio", "video", "text"]
+SHARD_MODALITIES = ["audio", "video"]  # extracted per shard; text is fitted on each training split
 METHODS = list(config["methods"])
 # Repeat 0 is the dataset's own split; repeats 1.. re-split the same clips with seed + repeat.
 REPEATS = list(range(config["evaluate"]["n_repeats"]))
 TRACKING = config["tracking"]
 TRANSFER = config["transfer"]
 TRANSFER_PAIRS = [f"{source}_to_{target}" for source, target in TRANSFER["pairs"]]
+FEATURES = f"data/processed/{DATASET.name}/features"
+FINGERPRINT = f"data/processed/{DATASET.name}/fingerprint.json"
+PRESET_LABEL = DATASET.name if DATASET.is_preset else "user"  # the `preset` tag of MLflow runs
 
 
 wildcard_constraints:
@@ -31,6 +35,8 @@ wildcard_constraints:
     repeat="[1-9][0-9]*",
     method="|".join(METHODS),
     modality="|".join(MODALITIES),
+    source="|".join(MODALITIES),
+    target="|".join(MODALITIES),
 
 
 def dataset_spec(wildcards):
@@ -45,15 +51,46 @@ def clip_seconds_of(wildcards):
     return dataset_spec(wildcards).clip_seconds
 
 
+def preset_pattern():
+    """The dataset wildcard of the collect rules: presets only (user datasets bring their data)."""
+    return "|".join(config["collect"]["presets"])
+
+
+def collect_params(wildcards):
+    return collect_settings(config, wildcards.dataset)
+
+
+def extract_params(wildcards):
+    """One shard modality's feature settings (and the audio sample rate the features need)."""
+    sample_rate = config["preprocess"]["audio"]["sample_rate"] if wildcards.modality == "audio" else None
+    return {"features": config["features"][wildcards.modality], "sample_rate": sample_rate}
+
+
 def features_of(dataset):
     return expand("data/processed/{dataset}/features/{modality}.npz", dataset=dataset, modality=MODALITIES)
 
 
 def repeat_features_of(dataset):
-    """Every repeat's split and text features (repeat 0's are the dataset's own)."""
+    """The split and text features of every repeat after 0 (repeat 0's are the dataset's own)."""
     base = f"data/processed/{dataset}/features"
-    return [f"{base}/clips.csv"] + [f"{base}/repeat-{r}/{name}" for r in REPEATS[1:]
-                                   for name in ("clips.csv", "text.npz")]
+    return [f"{base}/repeat-{r}/{name}" for r in REPEATS[1:] for name in ("clips.csv", "text.npz")]
+
+
+def fusion_shaping_params():
+    """Everything that shapes a fusion method's results besides its own settings, and nothing
+    else: changing another method or the transfer settings logs no method again."""
+    return {k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features", "tasks", "evaluate")}
+
+
+def transfer_fit_params():
+    """Only what a transfer job's fit reads: pairs, bootstrap_samples or fusion settings rerun nothing."""
+    return {key: TRANSFER[key] for key in ("methods", "pca_components", "recall_at")}
+
+
+def transfer_shaping_params():
+    """What shapes the transfer results, hashed into the runs' params_sha256 tag."""
+    return {**{k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features")},
+            "transfer": {k: v for k, v in TRANSFER.items() if k != "bootstrap_samples"}}
 
 
 def transfer_outputs():

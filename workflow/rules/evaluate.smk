@@ -15,7 +15,7 @@ rule evaluate:
     log:
         "logs/evaluate/{method}.log",
     benchmark:
-        "results/benchmarks/evaluate/{method}.tsv",
+        "results/benchmarks/evaluate/{method}.tsv"
     params:
         tasks=config["tasks"],
         confidence=config["evaluate"]["confidence"],
@@ -37,7 +37,7 @@ rule summarize:
     log:
         "logs/summarize.log",
     benchmark:
-        "results/benchmarks/summarize.tsv",
+        "results/benchmarks/summarize.tsv"
     params:
         methods=config["methods"],
         metric=config["evaluate"]["selection_metric"],
@@ -45,26 +45,3 @@ rule summarize:
         "../envs/musicfusion.yaml"
     script:
         "../scripts/summarize.py"
-
-
-rule compare:
-    input:
-        predictions=expand("models/{method}/predictions.csv", method=METHODS),
-        metrics=expand("results/methods/{method}/metrics.json", method=METHODS),
-    output:
-        significance=report("results/significance.csv", caption="../report/significance.rst", category="Results"),
-        per_class="results/fusion_gain_per_class.csv",
-        plot=report("results/fusion_gain.png", caption="../report/fusion_gain.rst", category="Results"),
-    log:
-        "logs/compare.log",
-    benchmark:
-        "results/benchmarks/compare.tsv",
-    params:
-        methods=config["methods"],
-        tasks=config["tasks"],
-        settings=config["evaluate"],
-        seed=config["seed"],
-    conda:
-        "../envs/musicfusion.yaml"
-    script:
-        "../scripts/compare.py"

@@ -1,36 +1,19 @@
-# Extract: one feature matrix per modality, rows aligned by clip id.
+# Extract: one feature matrix per modality, rows aligned by clip id; the clip table beside them.
 
 
-rule extract_audio:
+rule extract_shard:
     input:
-        "data/interim/{dataset}/audio/shard-{shard}.npz",
+        "data/interim/{dataset}/{modality}/shard-{shard}.npz",
     output:
-        temp("data/processed/{dataset}/features/audio/shard-{shard}.npz"),
+        temp("data/processed/{dataset}/features/{modality}/shard-{shard}.npz"),
     log:
-        "logs/extract_audio/{dataset}/shard-{shard}.log",
+        "logs/extract_shard/{dataset}/{modality}/shard-{shard}.log",
     benchmark:
-        "results/benchmarks/extract_audio/{dataset}/shard-{shard}.tsv",
+        "results/benchmarks/extract_shard/{dataset}/{modality}/shard-{shard}.tsv"
     params:
-        features=config["features"]["audio"],
-        sample_rate=config["preprocess"]["audio"]["sample_rate"],
-    conda:
-        "../envs/musicfusion.yaml"
-    script:
-        "../scripts/extract_shard.py"
-
-
-rule extract_video:
-    input:
-        "data/interim/{dataset}/video/shard-{shard}.npz",
-    output:
-        temp("data/processed/{dataset}/features/video/shard-{shard}.npz"),
-    log:
-        "logs/extract_video/{dataset}/shard-{shard}.log",
-    benchmark:
-        "results/benchmarks/extract_video/{dataset}/shard-{shard}.tsv",
-    params:
-        features=config["features"]["video"],
-        sample_rate=None,
+        extract=extract_params,
+    wildcard_constraints:
+        modality="|".join(SHARD_MODALITIES),
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -45,9 +28,9 @@ rule gather_features:
     log:
         "logs/gather_features/{dataset}/{modality}.log",
     benchmark:
-        "results/benchmarks/gather_features/{dataset}/{modality}.tsv",
+        "results/benchmarks/gather_features/{dataset}/{modality}.tsv"
     wildcard_constraints:
-        modality="audio|video",
+        modality="|".join(SHARD_MODALITIES),
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -64,7 +47,7 @@ rule extract_text:
     log:
         "logs/extract_text/{dataset}.log",
     benchmark:
-        "results/benchmarks/extract_text/{dataset}.tsv",
+        "results/benchmarks/extract_text/{dataset}.tsv"
     params:
         features=config["features"]["text"],
     conda:
@@ -82,11 +65,28 @@ rule clip_table:
     log:
         "logs/clip_table/{dataset}.log",
     benchmark:
-        "results/benchmarks/clip_table/{dataset}.tsv",
+        "results/benchmarks/clip_table/{dataset}.tsv"
     conda:
         "../envs/musicfusion.yaml"
     script:
         "../scripts/clip_table.py"
+
+
+rule describe_dataset:
+    input:
+        f"{FEATURES}/clips.csv",
+    output:
+        report("results/dataset.csv", caption="../report/dataset.rst", category="Data"),
+    log:
+        "logs/describe_dataset.log",
+    benchmark:
+        "results/benchmarks/describe_dataset.tsv"
+    params:
+        tasks=config["tasks"],
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/describe_dataset.py"
 
 
 rule split_repeat:
@@ -97,10 +97,12 @@ rule split_repeat:
     log:
         "logs/split_repeat/{dataset}/repeat-{repeat}.log",
     benchmark:
-        "results/benchmarks/split_repeat/{dataset}/repeat-{repeat}.tsv",
+        "results/benchmarks/split_repeat/{dataset}/repeat-{repeat}.tsv"
     params:
         fractions=config["collect"]["splits"],
         seed=lambda wc: config["seed"] + int(wc.repeat),
+        # Stratified by the first task, as the presets' own split is.
+        stratify_by=config["tasks"][0],
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -116,7 +118,7 @@ rule extract_text_repeat:
     log:
         "logs/extract_text/{dataset}/repeat-{repeat}.log",
     benchmark:
-        "results/benchmarks/extract_text/{dataset}/repeat-{repeat}.tsv",
+        "results/benchmarks/extract_text/{dataset}/repeat-{repeat}.tsv"
     params:
         features=config["features"]["text"],
     conda:

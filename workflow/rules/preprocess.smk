@@ -12,7 +12,7 @@ rule preprocess:
     log:
         "logs/preprocess/{dataset}/shard-{shard}.log",
     benchmark:
-        "results/benchmarks/preprocess/{dataset}/shard-{shard}.tsv",
+        "results/benchmarks/preprocess/{dataset}/shard-{shard}.tsv"
     params:
         preprocess=config["preprocess"],
         clip_seconds=clip_seconds_of,
@@ -30,7 +30,7 @@ rule bad_clips_report:
     log:
         "logs/bad_clips_report/{dataset}.log",
     benchmark:
-        "results/benchmarks/bad_clips_report/{dataset}.tsv",
+        "results/benchmarks/bad_clips_report/{dataset}.tsv"
     conda:
         "../envs/musicfusion.yaml"
     script:

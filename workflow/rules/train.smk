@@ -4,7 +4,7 @@
 rule train:
     input:
         features=features_of(DATASET.name),
-        clips=f"data/processed/{DATASET.name}/features/clips.csv",
+        clips=f"{FEATURES}/clips.csv",
         repeats=repeat_features_of(DATASET.name),
     output:
         model="models/{method}/model.pkl",
@@ -12,14 +12,13 @@ rule train:
     log:
         "logs/train/{method}.log",
     benchmark:
-        "results/benchmarks/train/{method}.tsv",
+        "results/benchmarks/train/{method}.tsv"
     params:
         method=lambda wc: config["methods"][wc.method],
         tasks=config["tasks"],
         seed=config["seed"],
         n_repeats=config["evaluate"]["n_repeats"],
         selection_metric=config["evaluate"]["selection_metric"],
-        dataset=DATASET.name,
     conda:
         "../envs/musicfusion.yaml"
     script:

@@ -1,11 +1,12 @@
 # Transfer: map one modality onto another (params.yaml `transfer`), retrieve, recommend.
 # One job per configured [source, target] pair fits every mapping method; one summary across pairs.
 
+
 rule transfer:
     input:
-        source=f"data/processed/{DATASET.name}/features/{{source}}.npz",
-        target=f"data/processed/{DATASET.name}/features/{{target}}.npz",
-        clips=f"data/processed/{DATASET.name}/features/clips.csv",
+        source=f"{FEATURES}/{{source}}.npz",
+        target=f"{FEATURES}/{{target}}.npz",
+        clips=f"{FEATURES}/clips.csv",
     output:
         metrics="results/transfer/{source}_to_{target}/metrics.json",
         ranks="results/transfer/{source}_to_{target}/ranks.csv",
@@ -16,15 +17,11 @@ rule transfer:
     log:
         "logs/transfer/{source}_to_{target}.log",
     benchmark:
-        "results/benchmarks/transfer/{source}_to_{target}.tsv",
+        "results/benchmarks/transfer/{source}_to_{target}.tsv"
     params:
-        # Only what the fit reads, so pairs, bootstrap_samples or fusion settings rerun nothing here.
-        transfer=lambda wc: {key: TRANSFER[key] for key in ("methods", "n_components", "recall_at")},
+        transfer=transfer_fit_params(),
         seed=config["seed"],
         dataset=DATASET.name,
-    wildcard_constraints:
-        source="|".join(MODALITIES),
-        target="|".join(MODALITIES),
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -44,7 +41,7 @@ rule summarize_transfer:
     log:
         "logs/summarize_transfer.log",
     benchmark:
-        "results/benchmarks/summarize_transfer.tsv",
+        "results/benchmarks/summarize_transfer.tsv"
     params:
         bootstrap_samples=TRANSFER["bootstrap_samples"],
         # The same confidence level as the fusion comparisons.
@@ -60,24 +57,20 @@ rule track_transfer:
     input:
         metrics="results/transfer/{source}_to_{target}/metrics.json",
         curve="results/transfer/{source}_to_{target}/recall_at_k.png",
-        fingerprint=f"data/processed/{DATASET.name}/fingerprint.json",
+        fingerprint=FINGERPRINT,
     output:
         "results/transfer/{source}_to_{target}/mlflow_runs.json",
     log:
         "logs/track_transfer/{source}_to_{target}.log",
     benchmark:
-        "results/benchmarks/track_transfer/{source}_to_{target}.tsv",
+        "results/benchmarks/track_transfer/{source}_to_{target}.tsv"
     params:
         dataset=DATASET.name,
-        preset=DATASET.name if DATASET.is_preset else "user",
-        # What shapes the transfer results, hashed into the runs' params_sha256 tag.
-        shaping={**{k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features")},
-                 "transfer": {k: v for k, v in config["transfer"].items() if k != "bootstrap_samples"}},
+        preset=PRESET_LABEL,
+        shaping=transfer_shaping_params(),
+        manifest=str(DATASET.manifest),
         uri=TRACKING["uri"],
         experiment=TRACKING["experiment"],
-    wildcard_constraints:
-        source="|".join(MODALITIES),
-        target="|".join(MODALITIES),
     conda:
         "../envs/musicfusion.yaml"
     script:

@@ -1,10 +1,18 @@
 """Snakemake script for rule compare: fusion gain over the best single modality, with tests."""
 
+from pathlib import Path
+
 from musicfusion.compare import compare
+from musicfusion.io import read_json, read_table, write_csv
+from musicfusion.plots import save_png
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    table = compare(list(snakemake.input.predictions), list(snakemake.input.metrics), snakemake.params.methods,
-                    snakemake.params.tasks, snakemake.params.settings, snakemake.params.seed,
-                    snakemake.output.significance, snakemake.output.per_class, snakemake.output.plot)
-    print(table.to_string(index=False))
+    comparison = compare({Path(p).parent.name: read_table(p) for p in snakemake.input.predictions},
+                         {Path(p).parent.name: read_json(p) for p in snakemake.input.metrics},
+                         snakemake.params.methods, snakemake.params.tasks, snakemake.params.settings,
+                         snakemake.params.seed)
+    write_csv(snakemake.output.significance, comparison.table)
+    write_csv(snakemake.output.per_class, comparison.per_class)
+    save_png(comparison.figure, snakemake.output.plot)
+    print(comparison.table.to_string(index=False))

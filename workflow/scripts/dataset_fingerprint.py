@@ -1,7 +1,7 @@
 """Snakemake script for rule dataset_fingerprint: SHA-256 of the manifest and its media."""
 
 from musicfusion.io import write_json
-from musicfusion.tracking import dataset_fingerprint
+from musicfusion.provenance import dataset_fingerprint
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):

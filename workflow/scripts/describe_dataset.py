@@ -1,7 +1,10 @@
 """Snakemake script for rule describe_dataset: clips per label and split."""
 
-from musicfusion.results import describe_dataset
+from musicfusion.featurestore import describe_dataset
+from musicfusion.io import read_table, write_csv
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    print(describe_dataset(snakemake.input[0], snakemake.output[0]).to_string(index=False))
+    table = describe_dataset(read_table(snakemake.input[0]), snakemake.params.tasks)
+    write_csv(snakemake.output[0], table)
+    print(table.to_string(index=False))

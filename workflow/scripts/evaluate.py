@@ -1,10 +1,15 @@
 """Snakemake script for rule evaluate: metrics and confusion matrices of one method."""
 
-from musicfusion.results import evaluate_method
+from musicfusion.evaluate import evaluate_method
+from musicfusion.io import read_table, write_json
+from musicfusion.plots import save_png
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    metrics = evaluate_method(snakemake.wildcards.method, snakemake.input.predictions, snakemake.params.tasks,
-                              snakemake.output.metrics, list(snakemake.output.confusion),
-                              snakemake.params.confidence)
+    tasks = snakemake.params.tasks
+    metrics, figures = evaluate_method(snakemake.wildcards.method, read_table(snakemake.input.predictions), tasks,
+                                       snakemake.params.confidence)
+    for task, path in zip(tasks, snakemake.output.confusion):
+        save_png(figures[task], path)
+    write_json(snakemake.output.metrics, metrics)
     print({task: m["test"] for task, m in metrics.items()})

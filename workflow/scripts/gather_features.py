@@ -1,7 +1,10 @@
 """Snakemake script for rule gather_features: one matrix per modality, rows sorted by clip id."""
 
 from musicfusion.featurestore import gather
+from musicfusion.io import load_npz, save_npz
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    print(f"{gather(list(snakemake.input), snakemake.output[0])} clips")
+    features = gather([load_npz(path) for path in snakemake.input], what=snakemake.output[0])
+    save_npz(snakemake.output[0], **features)
+    print(f"{len(features['clip_ids'])} clips")

@@ -1,12 +1,19 @@
 """Snakemake script for rule preprocess: validate and preprocess one shard of clips."""
 
+from pathlib import Path
+
+from musicfusion.io import save_npz, write_csv
+from musicfusion.manifest import read_manifest
 from musicfusion.preprocess import preprocess_shard
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
     params = snakemake.params.preprocess
-    bad = preprocess_shard(snakemake.input.manifest, int(snakemake.wildcards.shard), params["n_shards"],
-                           snakemake.params.clip_seconds, params,
-                           {m: snakemake.output[m] for m in ("audio", "video", "text")},
-                           snakemake.output.bad_clips)
+    # Under on_bad_input: fail a bad clip raises before anything is written.
+    arrays, bad = preprocess_shard(read_manifest(snakemake.input.manifest), Path(snakemake.input.manifest).parent,
+                                   int(snakemake.wildcards.shard), params["n_shards"],
+                                   snakemake.params.clip_seconds, params)
+    for modality, content in arrays.items():
+        save_npz(snakemake.output[modality], **content)
+    write_csv(snakemake.output.bad_clips, bad)
     print(f"shard {snakemake.wildcards.shard}: {len(bad)} bad clips skipped")

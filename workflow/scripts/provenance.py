@@ -1,13 +1,10 @@
 """Snakemake script for rule provenance: commit, data hash, params hash, package versions."""
 
-import json
-
-from musicfusion.io import write_json
-from musicfusion.tracking import provenance
+from musicfusion.io import read_json, write_json
+from musicfusion.provenance import provenance
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    with open(snakemake.input.fingerprint, encoding="utf-8") as fh:
-        record = provenance(snakemake.params.config, json.load(fh))
+    record = provenance(snakemake.params.config, read_json(snakemake.input.fingerprint))
     write_json(snakemake.output[0], record)
     print(record)

@@ -1,10 +1,17 @@
 """Snakemake script for rule summarize: the results table across methods."""
 
-from musicfusion.results import summarize
+from pathlib import Path
+
+from musicfusion.evaluate import summarize
+from musicfusion.io import read_json, write_csv, write_json, write_markdown
+from musicfusion.plots import save_png
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    table = summarize(list(snakemake.input.metrics), snakemake.params.methods, snakemake.params.metric,
-                      snakemake.output.csv, snakemake.output.markdown, snakemake.output.metrics,
-                      snakemake.output.plot)
-    print(table.to_string(index=False))
+    summary = summarize({Path(path).parent.name: read_json(path) for path in snakemake.input.metrics},
+                        snakemake.params.methods, snakemake.params.metric)
+    write_csv(snakemake.output.csv, summary.table)
+    write_markdown(snakemake.output.markdown, summary.readable)
+    write_json(snakemake.output.metrics, summary.metrics)
+    save_png(summary.figure, snakemake.output.plot)
+    print(summary.table.to_string(index=False))

@@ -1,13 +1,21 @@
 """Snakemake script for rule summarize_transfer: the transfer table, recall curves and tests."""
 
+import pandas as pd
+
+from musicfusion.io import read_json, write_csv, write_markdown
+from musicfusion.plots import save_png
 from musicfusion.transfer_eval import summarize_transfer
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    table, significance = summarize_transfer(
-        list(snakemake.input.metrics), list(snakemake.input.ranks), snakemake.params.bootstrap_samples,
-        snakemake.params.seed, snakemake.params.confidence, csv_out=snakemake.output.csv,
-        markdown_out=snakemake.output.markdown, plot_out=snakemake.output.plot,
-        significance_out=snakemake.output.significance)
-    print(table.to_string(index=False))
-    print(significance.to_string(index=False))
+    ranks = [pd.read_csv(p, dtype={"clip_id": str, "method": str}, keep_default_na=False)
+             for p in snakemake.input.ranks]
+    summary = summarize_transfer([read_json(p) for p in snakemake.input.metrics], ranks,
+                                 snakemake.params.bootstrap_samples, snakemake.params.seed,
+                                 snakemake.params.confidence)
+    write_csv(snakemake.output.csv, summary.table)
+    write_markdown(snakemake.output.markdown, summary.table)
+    write_csv(snakemake.output.significance, summary.significance)
+    save_png(summary.figure, snakemake.output.plot)
+    print(summary.table.to_string(index=False))
+    print(summary.significance.to_string(index=False))

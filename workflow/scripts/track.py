@@ -1,25 +1,25 @@
 """Snakemake script for rule track: one MLflow run per task of one method."""
 
-import json
-
-from musicfusion.tracking import log_method_runs, provenance, provenance_tags, tracking_uri
-from musicfusion.workflow import log_to
+from musicfusion.evaluate import method_rows
+from musicfusion.io import load_pickle, read_json, write_json
+from musicfusion.provenance import provenance, provenance_tags
+from musicfusion.tracking import RunOrigin, log_method_runs, tracking_uri
+from musicfusion.workflow import log_to, project_script
 
 with log_to(snakemake.log[0]):
-    with open(snakemake.input.metrics, encoding="utf-8") as fh:
-        metrics = json.load(fh)
-    with open(snakemake.input.fingerprint, encoding="utf-8") as fh:
-        fingerprint = json.load(fh)
-    tasks = snakemake.params.logged["tasks"]
-    confusion = dict(zip(tasks, snakemake.input.confusion))
+    method, params = snakemake.wildcards.method, snakemake.params
+    metrics, fingerprint = read_json(snakemake.input.metrics), read_json(snakemake.input.fingerprint)
+    tasks = params.logged["tasks"]
+    record = provenance({**params.logged, "method": params.method}, fingerprint)
+    rows = method_rows(method, params.method["modalities"], {task: metrics[task] for task in tasks})
+    uri = tracking_uri(params.uri)
     runs = log_method_runs(
-        uri=tracking_uri(snakemake.params.uri), experiment=snakemake.params.experiment,
-        method=snakemake.wildcards.method, method_params=snakemake.params.method,
-        metrics={task: metrics[task]["test"] for task in tasks},
-        artifacts={task: [confusion[task], snakemake.input.metrics] for task in tasks},
-        model_path=snakemake.input.model, params=snakemake.params.logged,
-        tags={**provenance_tags(provenance({**snakemake.params.logged, "method": snakemake.params.method},
-                                           fingerprint)),
-              "preset": snakemake.params.preset, "kind": "fusion"},
-        out_path=snakemake.output[0])
+        uri=uri, experiment=params.experiment, method=method, method_params=params.method,
+        rows={row["task"]: row for row in rows.to_dict("records")},
+        artifacts={task: [png, snakemake.input.metrics] for task, png in zip(tasks, snakemake.input.confusion)},
+        models=load_pickle(snakemake.input.model), params=params.logged,
+        tags={**provenance_tags(record), "preset": params.preset, "kind": "fusion"},
+        origin=RunOrigin(snakemake.rule, project_script(__file__), record["git_commit"], record["dataset"],
+                         fingerprint["sha256"], params.manifest))
+    write_json(snakemake.output[0], {"experiment": params.experiment, "tracking_uri": uri, "runs": runs})
     print(runs)

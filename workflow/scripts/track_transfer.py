@@ -1,19 +1,20 @@
 """Snakemake script for rule track_transfer: one MLflow run per mapping method of one pair."""
 
-import json
-
-from musicfusion.tracking import log_transfer_runs, provenance, provenance_tags, tracking_uri
-from musicfusion.workflow import log_to
+from musicfusion.io import read_json, write_json
+from musicfusion.provenance import provenance, provenance_tags
+from musicfusion.tracking import RunOrigin, log_transfer_runs, tracking_uri
+from musicfusion.workflow import log_to, project_script
 
 with log_to(snakemake.log[0]):
-    with open(snakemake.input.metrics, encoding="utf-8") as fh:
-        pair_metrics = json.load(fh)
-    with open(snakemake.input.fingerprint, encoding="utf-8") as fh:
-        fingerprint = json.load(fh)
+    params = snakemake.params
+    fingerprint = read_json(snakemake.input.fingerprint)
+    record = provenance(params.shaping, fingerprint)
+    uri = tracking_uri(params.uri)
     runs = log_transfer_runs(
-        uri=tracking_uri(snakemake.params.uri), experiment=snakemake.params.experiment,
-        pair_metrics=pair_metrics, params={"dataset": snakemake.params.dataset},
-        tags={**provenance_tags(provenance(snakemake.params.shaping, fingerprint)),
-              "preset": snakemake.params.preset},
-        artifacts=[snakemake.input.curve, snakemake.input.metrics], out_path=snakemake.output[0])
+        uri=uri, experiment=params.experiment, pair_metrics=read_json(snakemake.input.metrics),
+        params={"dataset": params.dataset}, tags={**provenance_tags(record), "preset": params.preset},
+        artifacts=[snakemake.input.curve, snakemake.input.metrics],
+        origin=RunOrigin(snakemake.rule, project_script(__file__), record["git_commit"], record["dataset"],
+                         fingerprint["sha256"], params.manifest))
+    write_json(snakemake.output[0], {"experiment": params.experiment, "tracking_uri": uri, "runs": runs})
     print(runs)

@@ -2,13 +2,20 @@
 
 from pathlib import Path
 
+from musicfusion.featurestore import load_features
+from musicfusion.io import save_pickle, write_csv, write_json
+from musicfusion.plots import save_png
 from musicfusion.transfer_eval import run_pair
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    result = run_pair(snakemake.wildcards.source, snakemake.wildcards.target, Path(snakemake.input.clips).parent,
-                      snakemake.params.transfer, snakemake.params.seed, metrics_out=snakemake.output.metrics,
-                      ranks_out=snakemake.output.ranks, model_out=snakemake.output.model,
-                      curve_out=snakemake.output.curve, dataset=snakemake.params.dataset)
-    print({method: entry["test"]["mrr"] for method, entry in result["methods"].items()},
-          "best on validation:", result["best_on_validation"])
+    source, target = snakemake.wildcards.source, snakemake.wildcards.target
+    X, clips = load_features(Path(snakemake.input.clips).parent, [source, target])
+    result = run_pair(source, target, X, clips, snakemake.params.transfer, snakemake.params.seed,
+                      dataset=snakemake.params.dataset)
+    save_pickle(snakemake.output.model, result.bundle)
+    write_csv(snakemake.output.ranks, result.ranks)
+    save_png(result.figure, snakemake.output.curve)
+    write_json(snakemake.output.metrics, result.metrics)
+    print({method: entry["test"]["mrr"] for method, entry in result.metrics["methods"].items()},
+          "best on validation:", result.metrics["best_on_validation"])

@@ -1,0 +1,182 @@
+"""Training a registered method on each repeat's split and predicting validation and test clips,
+on a small synthetic dataset (audio carries both labels, text carries the style weakly)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musicfusion.fusion import LateFusion, MLPFusion, SingleModality
+from musicfusion.train import PREDICTION_COLUMNS, fit_method, predict_table, train
+
+TASKS = ["style", "instrument"]
+STYLES = np.array(["chorale", "folk", "mass"])
+INSTRUMENTS = np.array(["organ", "piano"])
+SEED = 0
+N_CLIPS = 90
+
+SINGLE = {"type": "single_modality", "modalities": ["audio"], "C": 1.0}
+LATE = {"type": "late_fusion", "modalities": ["audio", "text"], "C": 1.0, "weight_step": 0.25}
+MLP_MULTITASK = {"type": "mlp", "multitask": True, "modalities": ["audio", "text"], "hidden_layer_sizes": [16],
+                 "alpha": 0.001, "max_iter": 100, "block_scaling": True}
+MLP_SINGLE_TASK = dict(MLP_MULTITASK, multitask=False)
+
+
+def make_dataset(seed: int = SEED, n: int = N_CLIPS) -> tuple[dict, pd.DataFrame]:
+    """Features per modality and the clip table: 3/5 train, 1/5 validation, 1/5 test."""
+    rng = np.random.default_rng(seed)
+    style = np.arange(n) % 3
+    instrument = rng.integers(0, 2, n)
+    audio = np.hstack([2.0 * np.eye(3)[style], 2.0 * instrument[:, None]]) + rng.normal(size=(n, 4))
+    text = 0.8 * np.eye(3)[style] + rng.normal(size=(n, 3))
+    X = {"audio": audio.astype(np.float32), "text": text.astype(np.float32),
+         "video": rng.normal(size=(n, 2)).astype(np.float32)}
+    split = np.array(["train", "train", "train", "validation", "test"])[(np.arange(n) // 3) % 5]
+    clips = pd.DataFrame({"clip_id": [f"clip{i:03d}" for i in range(n)], "split": split,
+                          "style": STYLES[style], "instrument": INSTRUMENTS[instrument]})
+    return X, clips
+
+
+def other_split(clips: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The same clips with the split column shuffled (as a repeat r > 0 would have)."""
+    return clips.assign(split=np.random.default_rng(seed).permutation(clips["split"].to_numpy()))
+
+
+def repeats(n: int):
+    """A generator of (X, clips) per repeat, as workflow code feeds train()."""
+    X, clips = make_dataset()
+    for r in range(n):
+        yield X, clips if r == 0 else other_split(clips, SEED + r)
+
+
+def held_out(clips: pd.DataFrame) -> pd.Series:
+    return clips["split"].isin(["validation", "test"]).to_numpy()
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return make_dataset()
+
+
+def test_predictions_cover_validation_and_test_clips_for_every_task(dataset):
+    X, clips = dataset
+    models = fit_method(SINGLE, TASKS, X, clips, SEED)
+    table = predict_table(models, TASKS, X, clips)
+    assert list(table.columns) == PREDICTION_COLUMNS
+    kept = clips[held_out(clips)]
+    assert len(table) == len(kept) * len(TASKS)
+    assert set(table["split"]) == {"validation", "test"}
+    for task in TASKS:
+        rows = table[table["task"] == task]
+        assert rows["clip_id"].tolist() == kept["clip_id"].tolist()
+        assert rows["split"].tolist() == kept["split"].tolist()
+        assert rows["true"].tolist() == kept[task].tolist()
+    assert not set(table["clip_id"]) & set(clips.loc[clips["split"] == "train", "clip_id"])
+
+
+def test_predictions_are_the_models_predictions_and_their_probability(dataset):
+    X, clips = dataset
+    models = fit_method(SINGLE, TASKS, X, clips, SEED)
+    assert models["style"] is not models["instrument"]
+    assert all(isinstance(m, SingleModality) for m in models.values())
+    table = predict_table(models, TASKS, X, clips)
+    Xs = {m: x[held_out(clips)] for m, x in X.items()}
+    for task in TASKS:
+        rows = table[table["task"] == task]
+        assert list(models[task].classes_) == sorted(clips[task].unique())  # fitted on this task
+        assert rows["predicted"].tolist() == models[task].predict(Xs).tolist()
+        best = models[task].predict_proba(Xs).max(axis=1)
+        assert rows["confidence"].to_numpy() == pytest.approx(best, abs=1e-6)
+    # audio carries both labels: well above chance on the held-out clips
+    for task in TASKS:
+        rows = table[table["task"] == task]
+        assert (rows["predicted"] == rows["true"]).mean() > 0.8
+
+
+def test_models_are_fitted_on_the_training_split_only(dataset):
+    X, clips = dataset
+    models = fit_method(SINGLE, ["style"], X, clips, SEED)
+    train_rows = (clips["split"] == "train").to_numpy()
+    scaler = models["style"].models_["audio"][0]
+    assert scaler.n_samples_seen_ == train_rows.sum()
+    assert scaler.mean_ == pytest.approx(X["audio"][train_rows].mean(axis=0), abs=1e-5)
+
+
+def test_multitask_mlp_is_one_shared_model_for_all_tasks(dataset):
+    X, clips = dataset
+    models = fit_method(MLP_MULTITASK, TASKS, X, clips, SEED)
+    assert isinstance(models["style"], MLPFusion)
+    assert models["style"] is models["instrument"]
+    model = models["style"]
+    assert [list(c) for c in model.classes_] == [list(STYLES), list(INSTRUMENTS)]  # tasks in order
+    table = predict_table(models, TASKS, X, clips)
+    assert list(table.columns) == PREDICTION_COLUMNS
+    joint = model.predict({m: x[held_out(clips)] for m, x in X.items()})
+    for t, task in enumerate(TASKS):
+        rows = table[table["task"] == task]
+        assert rows["predicted"].tolist() == joint[:, t].tolist()
+        assert set(rows["predicted"]) <= set(clips[task])
+        assert ((rows["confidence"] > 0) & (rows["confidence"] <= 1)).all()
+
+
+def test_single_task_mlp_gets_one_model_per_task(dataset):
+    X, clips = dataset
+    models = fit_method(MLP_SINGLE_TASK, TASKS, X, clips, SEED)
+    assert models["style"] is not models["instrument"]
+    assert list(models["instrument"].classes_) == list(INSTRUMENTS)
+
+
+def test_selection_metric_reaches_late_fusion(dataset):
+    X, clips = dataset
+    chosen = fit_method(LATE, ["instrument"], X, clips, SEED, selection_metric="accuracy")["instrument"]
+    default = fit_method(LATE, ["instrument"], X, clips, SEED)["instrument"]
+    assert isinstance(chosen, LateFusion)
+    assert chosen.selection_metric == "accuracy"
+    assert default.selection_metric == "recall_macro"
+    # the weights are scored with that metric on the validation split (instrument is unbalanced
+    # there, so accuracy and macro recall differ)
+    val = (clips["split"] == "validation").to_numpy()
+    Xv, y = {m: x[val] for m, x in X.items()}, clips.loc[val, "instrument"].to_numpy()
+    accuracy = float(np.mean(chosen.predict(Xv) == y))
+    recall = float(np.mean([np.mean(default.predict(Xv)[y == c] == c) for c in INSTRUMENTS]))
+    assert accuracy != pytest.approx(recall)
+    assert chosen.val_score_ == pytest.approx(accuracy)
+    assert default.val_score_ == pytest.approx(recall)
+    # methods without the setting are built as usual
+    single = fit_method(SINGLE, ["style"], X, clips, SEED, selection_metric="accuracy")["style"]
+    assert "selection_metric" not in single.get_params()
+
+
+def test_train_passes_the_selection_metric_on(dataset):
+    models, _ = train(LATE, TASKS, repeats(1), SEED, selection_metric="f1_macro")
+    assert {m.selection_metric for m in models.values()} == {"f1_macro"}
+
+
+def test_train_over_two_repeats_keeps_repeat_zero_models():
+    models, predictions = train(SINGLE, TASKS, repeats(2), SEED)
+    assert list(predictions.columns) == ["repeat", *PREDICTION_COLUMNS]
+    assert sorted(predictions["repeat"].unique()) == [0, 1]
+    X, clips0 = make_dataset()
+    clips1 = other_split(clips0, SEED + 1)
+    for r, clips in enumerate([clips0, clips1]):
+        expected = predict_table(fit_method(SINGLE, TASKS, X, clips, SEED), TASKS, X, clips)
+        got = predictions[predictions["repeat"] == r].drop(columns="repeat").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)
+    # the kept models are those fitted on repeat 0's split, not the last repeat's
+    coef = models["style"].models_["audio"][-1].coef_
+    fit0 = fit_method(SINGLE, ["style"], X, clips0, SEED)["style"].models_["audio"][-1].coef_
+    fit1 = fit_method(SINGLE, ["style"], X, clips1, SEED)["style"].models_["audio"][-1].coef_
+    assert np.array_equal(coef, fit0)
+    assert not np.allclose(coef, fit1)
+
+
+def test_train_is_deterministic_for_a_seed():
+    _, first = train(MLP_MULTITASK, TASKS, repeats(2), SEED)
+    _, again = train(MLP_MULTITASK, TASKS, repeats(2), SEED)
+    pd.testing.assert_frame_equal(first, again)
+    _, late = train(LATE, TASKS, repeats(2), SEED)
+    _, late_again = train(LATE, TASKS, repeats(2), SEED)
+    pd.testing.assert_frame_equal(late, late_again)
+    _, reseeded = train(MLP_MULTITASK, TASKS, repeats(2), SEED + 1)
+    assert not np.array_equal(first["confidence"].to_numpy(), reseeded["confidence"].to_numpy())
