@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything musicfusion needs on Debian 12 (or Ubuntu) with Python 3.11:
-# FluidSynth and the FluidR3 General MIDI soundfont from apt, a virtual environment in .venv,
-# and this package with its pinned dependencies. Safe to run again; never asks a question.
+# Installs everything musicfusion needs on Debian 12 (or Ubuntu) with Python 3.11 to 3.13
+# (PYTHON=python3.13 picks another interpreter): FluidSynth and the FluidR3 General MIDI
+# soundfont from apt, a virtual environment in .venv, and this package with its pinned
+# dependencies. Safe to run again; never asks a question.
 #   --tests   also installs what the tests use beyond the workflow: headless Chromium, which
 #             checks that the HTML report renders.
 set -euo pipefail

@@ -11,6 +11,7 @@ its chance level). The retrieval MRR on the **validation** clips picks the metho
 tests each pair of methods for a difference in MRR with a paired bootstrap over the same test
 queries.
 
+Both return data (:class:`PairResult`, :class:`TransferSummary`); the workflow's scripts write it.
 Files of one pair (``<pair>`` = ``<source>_to_<target>``):
 
 * ``results/transfer/<pair>/metrics.json``: per method its type, settings, test metrics and
