@@ -60,6 +60,16 @@ def collect_params(wildcards):
     return collect_settings(config, wildcards.dataset)
 
 
+def method_params(wildcards):
+    """One fusion method's entry of params.yaml `methods`."""
+    return config["methods"][wildcards.method]
+
+
+def repeat_seed(wildcards):
+    """Repeat r re-splits with seed + r, so each repeat is fixed and differs from the others."""
+    return config["seed"] + int(wildcards.repeat)
+
+
 def extract_params(wildcards):
     """One shard modality's feature settings (and the audio sample rate the features need)."""
     sample_rate = config["preprocess"]["audio"]["sample_rate"] if wildcards.modality == "audio" else None

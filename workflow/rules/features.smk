@@ -100,7 +100,7 @@ rule split_repeat:
         "results/benchmarks/split_repeat/{dataset}/repeat-{repeat}.tsv"
     params:
         fractions=config["collect"]["splits"],
-        seed=lambda wc: config["seed"] + int(wc.repeat),
+        seed=repeat_seed,
         # Stratified by the first task, as the presets' own split is.
         stratify_by=config["tasks"][0],
     conda:

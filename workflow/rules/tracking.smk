@@ -54,7 +54,7 @@ rule track:
     benchmark:
         "results/benchmarks/track/{method}.tsv"
     params:
-        method=lambda wc: config["methods"][wc.method],
+        method=method_params,
         logged=fusion_shaping_params(),
         preset=PRESET_LABEL,
         manifest=str(DATASET.manifest),

@@ -14,7 +14,7 @@ rule train:
     benchmark:
         "results/benchmarks/train/{method}.tsv"
     params:
-        method=lambda wc: config["methods"][wc.method],
+        method=method_params,
         tasks=config["tasks"],
         seed=config["seed"],
         n_repeats=config["evaluate"]["n_repeats"],
