@@ -111,6 +111,11 @@ def test_flat_params_and_safe_metric_names():
     assert numeric_metrics({"recall@1": 0.5, "n": 3, "flag": True, "name": "x"}) == {"recall_at_1": 0.5, "n": 3.0}
 
 
+def test_the_origin_comes_from_the_provenance_record():
+    record = {"git_commit": "abc123", "dataset": "tiny", "dataset_sha256": "f" * 64, "params_sha256": "0"}
+    assert RunOrigin.of("track", "workflow/scripts/track.py", record, "data/raw/tiny/manifest.csv") == ORIGIN
+
+
 def test_project_script_names_the_repository_file_not_snakemakes_copy():
     assert project_script("/p/.snakemake/scripts/tmpab12cd34.track.py") == "workflow/scripts/track.py"
     assert project_script("/p/workflow/scripts/track_transfer.py") == "workflow/scripts/track_transfer.py"

@@ -3,3 +3,5 @@
 __version__ = "0.1.0"
 
 MODALITIES = ("audio", "video", "text")
+# Extracted per shard of clips; text features are fitted on each training split instead.
+SHARD_MODALITIES = ("audio", "video")

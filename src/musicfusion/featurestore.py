@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from musicfusion import SHARD_MODALITIES
 from musicfusion.io import load_npz, read_table
 from musicfusion.manifest import LABEL_COLUMNS, SPLITS
 
-SHARD_MODALITIES = ("audio", "video")  # extracted per shard; text is fitted on the training split
 OPTIONAL_CLIP_COLUMNS = ("title",)
 
 

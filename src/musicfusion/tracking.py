@@ -39,6 +39,11 @@ class RunOrigin:
     dataset_sha256: str
     manifest: str  # the dataset's manifest, its MLflow source
 
+    @classmethod
+    def of(cls, rule: str, script: str, record: dict, manifest: str) -> RunOrigin:
+        """The origin of a rule's runs from its provenance record (musicfusion.provenance)."""
+        return cls(rule, script, record["git_commit"], record["dataset"], record["dataset_sha256"], manifest)
+
     def tags(self) -> dict:
         return {MLFLOW_SOURCE_TYPE: SOURCE_TYPE, MLFLOW_SOURCE_NAME: PROJECT_FILE,
                 MLFLOW_PROJECT_ENTRY_POINT: self.rule, MLFLOW_GIT_COMMIT: self.git_commit,

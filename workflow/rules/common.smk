@@ -4,6 +4,7 @@ import sys
 
 from snakemake.utils import validate
 
+from musicfusion import MODALITIES, SHARD_MODALITIES
 from musicfusion.config import collect_settings, resolve_dataset
 
 validate(config, schema="../schemas/params.schema.yaml")
@@ -16,8 +17,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 PYTHON = sys.executable
 DATASET = resolve_dataset(config)
 SHARDS = [f"{i:03d}" for i in range(config["preprocess"]["n_shards"])]
-MODALITIES = ["audio", "video", "text"]
-SHARD_MODALITIES = ["audio", "video"]  # extracted per shard; text is fitted on each training split
 METHODS = list(config["methods"])
 # Repeat 0 is the dataset's own split; repeats 1.. re-split the same clips with seed + repeat.
 REPEATS = list(range(config["evaluate"]["n_repeats"]))

@@ -8,9 +8,8 @@ from musicfusion.workflow import log_to, project_script
 
 with log_to(snakemake.log[0]):
     method, params = snakemake.wildcards.method, snakemake.params
-    metrics, fingerprint = read_json(snakemake.input.metrics), read_json(snakemake.input.fingerprint)
-    tasks = params.logged["tasks"]
-    record = provenance({**params.logged, "method": params.method}, fingerprint)
+    metrics, tasks = read_json(snakemake.input.metrics), params.logged["tasks"]
+    record = provenance({**params.logged, "method": params.method}, read_json(snakemake.input.fingerprint))
     rows = method_rows(method, params.method["modalities"], {task: metrics[task] for task in tasks})
     uri = tracking_uri(params.uri)
     runs = log_method_runs(
@@ -19,7 +18,6 @@ with log_to(snakemake.log[0]):
         artifacts={task: [png, snakemake.input.metrics] for task, png in zip(tasks, snakemake.input.confusion)},
         models=load_pickle(snakemake.input.model), params=params.logged,
         tags={**provenance_tags(record), "preset": params.preset, "kind": "fusion"},
-        origin=RunOrigin(snakemake.rule, project_script(__file__), record["git_commit"], record["dataset"],
-                         fingerprint["sha256"], params.manifest))
+        origin=RunOrigin.of(snakemake.rule, project_script(__file__), record, params.manifest))
     write_json(snakemake.output[0], {"experiment": params.experiment, "tracking_uri": uri, "runs": runs})
     print(runs)

@@ -7,14 +7,12 @@ from musicfusion.workflow import log_to, project_script
 
 with log_to(snakemake.log[0]):
     params = snakemake.params
-    fingerprint = read_json(snakemake.input.fingerprint)
-    record = provenance(params.shaping, fingerprint)
+    record = provenance(params.shaping, read_json(snakemake.input.fingerprint))
     uri = tracking_uri(params.uri)
     runs = log_transfer_runs(
         uri=uri, experiment=params.experiment, pair_metrics=read_json(snakemake.input.metrics),
         params={"dataset": params.dataset}, tags={**provenance_tags(record), "preset": params.preset},
         artifacts=[snakemake.input.curve, snakemake.input.metrics],
-        origin=RunOrigin(snakemake.rule, project_script(__file__), record["git_commit"], record["dataset"],
-                         fingerprint["sha256"], params.manifest))
+        origin=RunOrigin.of(snakemake.rule, project_script(__file__), record, params.manifest))
     write_json(snakemake.output[0], {"experiment": params.experiment, "tracking_uri": uri, "runs": runs})
     print(runs)
