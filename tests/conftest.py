@@ -28,7 +28,9 @@ def tiny_dataset(params, tmp_path_factory) -> Path:
     """The `tiny` preset, rendered once; tests must not modify it (copy what they change)."""
     from musicfusion.collect import collect_dataset
     from musicfusion.config import collect_settings
+    from musicfusion.io import write_csv
 
     out = tmp_path_factory.mktemp("raw") / "tiny"
-    collect_dataset(collect_settings(params, "tiny"), params["seed"], out, workers=2)
+    _, duplicates = collect_dataset(collect_settings(params, "tiny"), params["seed"], out, workers=2)
+    write_csv(out / "duplicates.csv", duplicates)  # as the collect rule does
     return out

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicfusion.featurestore import clip_table, describe_dataset, extract_shard, extract_text, gather, load_features
+from musicfusion.featurestore import (clip_table, describe_dataset, extract_control_shard, extract_shard, extract_text,
+                                     gather, load_features)
 from musicfusion.io import save_npz, write_csv
 
 SEED = 0
@@ -76,6 +77,8 @@ def test_clip_table_follows_the_feature_rows_and_keeps_labels_and_title():
         assert table[column].tolist() == by_id.loc[ids, column].tolist()
     untitled = clip_table({"audio.npz": ids}, manifest.drop(columns="title"))
     assert list(untitled.columns) == ["clip_id", "split", "style", "instrument"]
+    grouped = clip_table({"audio.npz": ids}, manifest.assign(group=["w1", "w1", "w2", "w3", "w3", "w4"]))
+    assert grouped["group"].tolist() == ["w3", "w1", "w3", "w1"]  # the group travels with its clips
 
 
 def test_clip_table_refuses_modalities_with_different_clips():
@@ -164,22 +167,45 @@ def test_load_features_reads_aligned_matrices_and_the_clip_table(tmp_path):
     assert clips["split"].tolist() == ["train", "train", "validation", "test"]
 
 
-def test_load_features_of_a_later_repeat_takes_its_own_split_and_text(tmp_path):
+def test_load_features_of_a_fold_takes_its_own_split_and_text(tmp_path):
     ids = ["c1", "c2", "c3", "c4"]
     rng = np.random.default_rng(SEED)
     base = write_features(tmp_path, ids, rng)
-    own = tmp_path / "repeat-1"
+    own = tmp_path / "fold-1"
     refitted = rng.random(size=(4, 5)).astype(np.float32)  # another vocabulary, another width
     save_npz(own / "text.npz", clip_ids=np.array(ids), X=refitted, feature_names=np.array(list("vwxyz")))
     write_csv(own / "clips.csv", pd.DataFrame({"clip_id": ids, "split": ["test", "validation", "train", "train"],
                                                "style": ["a", "b", "a", "b"], "instrument": ["p", "p", "o", "o"]}))
-    X, clips = load_features(tmp_path, ["audio", "video", "text"], repeat=1)
+    X, clips = load_features(tmp_path, ["audio", "video", "text"], fold=1)
     assert clips["split"].tolist() == ["test", "validation", "train", "train"]
     assert np.array_equal(X["text"], refitted)
     assert np.array_equal(X["audio"], base["audio"]) and np.array_equal(X["video"], base["video"])
-    X0, clips0 = load_features(tmp_path, ["text"], repeat=0)  # repeat 0 is untouched
+    X0, clips0 = load_features(tmp_path, ["text"])  # the dataset's own split is untouched
     assert np.array_equal(X0["text"], base["text"])
     assert clips0["split"].tolist() == ["train", "train", "validation", "test"]
+
+
+def test_load_features_of_the_control_set_reads_the_controls(tmp_path):
+    ids = ["c1", "c2", "c3", "c4"]
+    write_features(tmp_path, ids, np.random.default_rng(SEED))
+    controls = np.arange(8, dtype=np.float32).reshape(4, 2)
+    save_npz(tmp_path / "control" / "text.npz", clip_ids=np.array(ids), X=controls,
+             feature_names=np.array(["n_chars", "n_words"]))
+    X, _ = load_features(tmp_path, ["text"], feature_set="control")
+    assert np.array_equal(X["text"], controls)
+    with pytest.raises(ValueError, match="unknown feature set"):
+        load_features(tmp_path, ["text"], feature_set="shortcut")
+
+
+def test_extract_control_shard_gives_named_controls_per_clip():
+    shard = {"clip_ids": np.array(["a", "b"]), "text": np.array(["nun ruhen alle waelder", "kunzi"])}
+    out = extract_control_shard("text", shard, {"languages": ["de", "en"]}, 22050, 5)
+    assert out["X"].shape[0] == 2 and "n_chars" in out["feature_names"].tolist()
+    assert out["X"][:, list(out["feature_names"]).index("n_chars")].tolist() == [22.0, 5.0]
+    empty = extract_control_shard("audio", {"clip_ids": np.array([], dtype=str)}, {}, 22050, 5)
+    assert empty["X"].shape == (0, 0)
+    with pytest.raises(ValueError, match="no shortcut controls"):
+        extract_control_shard("lyrics", shard, {}, 22050, 5)
 
 
 def test_load_features_refuses_rows_not_aligned_with_the_clip_table(tmp_path):

@@ -172,6 +172,7 @@ def test_mlp_multitask_predicts_every_task(data):
 
 CONFIGS = {
     "single_modality": {"modalities": ["audio"]},
+    "control": {"modalities": ["audio"]},
     "early_fusion": {"modalities": MODS},
     "late_fusion": {"modalities": MODS, "weight_step": 0.25},
     "stacking": {"modalities": MODS, "cv_folds": 3},
@@ -179,6 +180,16 @@ CONFIGS = {
     "mlp_multitask": {"modalities": MODS, "hidden_layer_sizes": [8], "max_iter": 50,
                       "multitask": True},
 }
+
+
+def test_a_control_is_the_single_modality_learner_on_control_features():
+    from musicfusion.fusion import ShortcutControl, SingleModality, feature_set_of, is_control
+
+    control = build_method({"type": "control", "modalities": ["audio"], "C": 0.5}, SEED)
+    assert isinstance(control, ShortcutControl) and isinstance(control, SingleModality)
+    assert feature_set_of({"type": "control", "modalities": ["audio"]}) == "control"
+    assert feature_set_of({"type": "single_modality", "modalities": ["audio"]}) == "content"
+    assert is_control({"type": "control"}) and not is_control({"type": "late_fusion"})
 
 
 def test_every_registered_type_is_tested():

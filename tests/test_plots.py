@@ -44,7 +44,7 @@ def test_method_comparison_has_one_bar_per_method_and_task(tmp_path):
 
 def test_fusion_gain_draws_gains_and_per_class_heat_map(tmp_path):
     table = pd.DataFrame({"task": ["style"] * 2, "method": ["late_fusion", "stacking"], "baseline": "text_only",
-                          "fusion_gain": [0.03, -0.01], "gain_ci_low": [0.01, -0.04], "gain_ci_high": [0.05, 0.02],
+                          "gain": [0.03, -0.01], "gain_ci_low": [0.01, -0.04], "gain_ci_high": [0.05, 0.02],
                           "significant": [True, False]})
     per_class = pd.DataFrame({"task": "style", "method": ["late_fusion"] * 2 + ["stacking"] * 2,
                               "class": ["a", "b", "a", "b"], "gain": [0.1, -0.04, 0.0, -0.02]})
@@ -56,7 +56,7 @@ def test_fusion_gain_draws_gains_and_per_class_heat_map(tmp_path):
 
 
 def test_fusion_gain_without_fusion_methods_says_so(tmp_path):
-    empty = pd.DataFrame(columns=["task", "method", "baseline", "fusion_gain", "gain_ci_low", "gain_ci_high",
+    empty = pd.DataFrame(columns=["task", "method", "baseline", "gain", "gain_ci_low", "gain_ci_high",
                                   "significant"])
     fig = plots.fusion_gain(empty, pd.DataFrame(columns=["task", "method", "class", "gain"]))
     save_and_check(fig, tmp_path / "gain.png")

@@ -1,4 +1,4 @@
-"""Training a registered method on each repeat's split and predicting validation and test clips,
+"""Training a registered method on each fold's split and predicting validation and test clips,
 on a small synthetic dataset (audio carries both labels, text carries the style weakly)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from musicfusion.fusion import LateFusion, MLPFusion, SingleModality
-from musicfusion.train import PREDICTION_COLUMNS, fit_method, predict_table, train
+from musicfusion.train import PREDICTION_COLUMNS, fit_method, predict_table, train, typed_predictions
 
 TASKS = ["style", "instrument"]
 STYLES = np.array(["chorale", "folk", "mass"])
@@ -39,15 +39,21 @@ def make_dataset(seed: int = SEED, n: int = N_CLIPS) -> tuple[dict, pd.DataFrame
 
 
 def other_split(clips: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """The same clips with the split column shuffled (as a repeat r > 0 would have)."""
+    """The same clips with the split column shuffled (as another fold would have)."""
     return clips.assign(split=np.random.default_rng(seed).permutation(clips["split"].to_numpy()))
 
 
-def repeats(n: int):
-    """A generator of (X, clips) per repeat, as workflow code feeds train()."""
+def fold_clips(clips: pd.DataFrame, index: int) -> pd.DataFrame:
+    """Fold ``index``'s clip table, with the columns musicfusion.splits.cv_split adds."""
+    split = clips if index == 0 else other_split(clips, SEED + index)
+    return split.assign(repetition=index // 2, fold=index % 2)
+
+
+def folds(n: int):
+    """A generator of (X, clips) per fold, as workflow code feeds train()."""
     X, clips = make_dataset()
-    for r in range(n):
-        yield X, clips if r == 0 else other_split(clips, SEED + r)
+    for index in range(n):
+        yield X, fold_clips(clips, index)
 
 
 def held_out(clips: pd.DataFrame) -> pd.Series:
@@ -149,34 +155,44 @@ def test_selection_metric_reaches_late_fusion(dataset):
 
 
 def test_train_passes_the_selection_metric_on(dataset):
-    models, _ = train(LATE, TASKS, repeats(1), SEED, selection_metric="f1_macro")
+    models, _ = train(LATE, TASKS, folds(1), SEED, selection_metric="f1_macro")
     assert {m.selection_metric for m in models.values()} == {"f1_macro"}
 
 
-def test_train_over_two_repeats_keeps_repeat_zero_models():
-    models, predictions = train(SINGLE, TASKS, repeats(2), SEED)
-    assert list(predictions.columns) == ["repeat", *PREDICTION_COLUMNS]
-    assert sorted(predictions["repeat"].unique()) == [0, 1]
-    X, clips0 = make_dataset()
-    clips1 = other_split(clips0, SEED + 1)
-    for r, clips in enumerate([clips0, clips1]):
-        expected = predict_table(fit_method(SINGLE, TASKS, X, clips, SEED), TASKS, X, clips)
-        got = predictions[predictions["repeat"] == r].drop(columns="repeat").reset_index(drop=True)
+def test_train_over_three_folds_keeps_fold_zero_models():
+    models, predictions = train(SINGLE, TASKS, folds(3), SEED)
+    assert list(predictions.columns) == ["repetition", "fold", *PREDICTION_COLUMNS, "n_train"]
+    assert sorted(predictions["fold"].unique()) == [0, 1, 2]
+    assert predictions.groupby("fold")["repetition"].first().tolist() == [0, 0, 1]
+    X, clips = make_dataset()
+    for index in range(3):
+        fold = fold_clips(clips, index)
+        expected = predict_table(fit_method(SINGLE, TASKS, X, fold, SEED), TASKS, X, fold)
+        got = predictions[predictions["fold"] == index]
+        assert (got["n_train"] == int((fold["split"] == "train").sum())).all()
+        got = got.drop(columns=["repetition", "fold", "n_train"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected)
-    # the kept models are those fitted on repeat 0's split, not the last repeat's
+    # the kept models are those fitted on fold 0's split, not the last fold's
     coef = models["style"].models_["audio"][-1].coef_
-    fit0 = fit_method(SINGLE, ["style"], X, clips0, SEED)["style"].models_["audio"][-1].coef_
-    fit1 = fit_method(SINGLE, ["style"], X, clips1, SEED)["style"].models_["audio"][-1].coef_
+    fit0 = fit_method(SINGLE, ["style"], X, fold_clips(clips, 0), SEED)["style"].models_["audio"][-1].coef_
+    fit2 = fit_method(SINGLE, ["style"], X, fold_clips(clips, 2), SEED)["style"].models_["audio"][-1].coef_
     assert np.array_equal(coef, fit0)
-    assert not np.allclose(coef, fit1)
+    assert not np.allclose(coef, fit2)
+
+
+def test_typed_predictions_read_back_integer_columns_as_numbers():
+    _, predictions = train(SINGLE, TASKS, folds(2), SEED)
+    typed = typed_predictions(predictions.astype(str))
+    pd.testing.assert_frame_equal(typed[["repetition", "fold", "n_train"]],
+                                  predictions[["repetition", "fold", "n_train"]])
 
 
 def test_train_is_deterministic_for_a_seed():
-    _, first = train(MLP_MULTITASK, TASKS, repeats(2), SEED)
-    _, again = train(MLP_MULTITASK, TASKS, repeats(2), SEED)
+    _, first = train(MLP_MULTITASK, TASKS, folds(2), SEED)
+    _, again = train(MLP_MULTITASK, TASKS, folds(2), SEED)
     pd.testing.assert_frame_equal(first, again)
-    _, late = train(LATE, TASKS, repeats(2), SEED)
-    _, late_again = train(LATE, TASKS, repeats(2), SEED)
+    _, late = train(LATE, TASKS, folds(2), SEED)
+    _, late_again = train(LATE, TASKS, folds(2), SEED)
     pd.testing.assert_frame_equal(late, late_again)
-    _, reseeded = train(MLP_MULTITASK, TASKS, repeats(2), SEED + 1)
+    _, reseeded = train(MLP_MULTITASK, TASKS, folds(2), SEED + 1)
     assert not np.array_equal(first["confidence"].to_numpy(), reseeded["confidence"].to_numpy())

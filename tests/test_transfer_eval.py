@@ -12,14 +12,18 @@ from matplotlib.figure import Figure
 
 from musicfusion.featurestore import load_features
 from musicfusion.io import load_pickle, markdown_table, save_npz, save_pickle
-from musicfusion.transfer_eval import (BUNDLE_KEYS, PairResult, best_on_validation, load_bundle, run_pair,
-                                       significance_table, summarize_transfer, summary_columns)
+from musicfusion.stats import holm
+from musicfusion.transfer import rank_matrix, retrieval_metrics
+from musicfusion.transfer_eval import (BUNDLE_KEYS, CHANCE_TEST_COLUMNS, PairResult, adjust_against_chance,
+                                       best_on_validation, evaluate_mapping, load_bundle, mrr_against_chance,
+                                       run_pair, significance_table, summarize_transfer, summary_columns)
 
 SPLIT_SIZES = {"train": 72, "validation": 24, "test": 24}
 D_SOURCE, D_TARGET = 16, 10
 TRANSFER = {
     "pca_components": D_SOURCE,
     "recall_at": [1, 5, 10],
+    "permutations": 199,  # gallery shuffles of the test against chance: smallest p = 1/200
     "methods": {
         # One canonical component cannot tell 24 clips apart: clearly worse than the linear map.
         "one_component_cca": {"type": "cca", "n_components": 1},
@@ -31,13 +35,17 @@ CONFIDENCE = 0.95
 SEED = 7
 
 
-def write_feature_store(folder: Path, seed: int = 0) -> Path:
-    """Features in the featurestore layout where the target is a linear function of the source."""
+def write_feature_store(folder: Path, seed: int = 0, related: bool = True) -> Path:
+    """Features in the featurestore layout where the target is a linear function of the source
+    (``related``) or independent Gaussian noise (not related: retrieval can only be at chance)."""
     rng = np.random.default_rng(seed)
     n = sum(SPLIT_SIZES.values())
     ids = np.array([f"clip-{i:04d}" for i in range(n)])
     source = rng.normal(size=(n, D_SOURCE))
-    target = source @ rng.normal(size=(D_SOURCE, D_TARGET)) + 3.0 + 1e-3 * rng.normal(size=(n, D_TARGET))
+    if related:
+        target = source @ rng.normal(size=(D_SOURCE, D_TARGET)) + 3.0 + 1e-3 * rng.normal(size=(n, D_TARGET))
+    else:
+        target = rng.normal(size=(n, D_TARGET))
     splits = np.concatenate([[s] * k for s, k in SPLIT_SIZES.items()])
     rng.shuffle(splits)
     folder.mkdir(parents=True, exist_ok=True)
@@ -62,6 +70,18 @@ def store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def both_pairs(store) -> list[PairResult]:
     return [fit_pair(store, source, target) for source, target in (("video", "audio"), ("audio", "video"))]
+
+
+@pytest.fixture(scope="module")
+def unrelated_pairs(tmp_path_factory) -> list[PairResult]:
+    """Both directions on a store whose modalities are independent noise (store seed 1)."""
+    store = write_feature_store(tmp_path_factory.mktemp("unrelated"), seed=1, related=False)
+    return [fit_pair(store, source, target) for source, target in (("video", "audio"), ("audio", "video"))]
+
+
+def summarize(pairs: list[PairResult], seed: int = SEED):
+    return summarize_transfer([r.metrics for r in pairs], [r.ranks for r in pairs], BOOTSTRAP_SAMPLES, seed,
+                              CONFIDENCE)
 
 
 def test_ridge_retrieves_a_linear_target_and_is_picked_on_validation(both_pairs, tmp_path):
@@ -122,8 +142,7 @@ def test_best_on_validation_breaks_ties_by_params_order():
 
 
 def test_summary_has_one_row_per_pair_and_method_with_chance_levels(both_pairs):
-    summary = summarize_transfer([r.metrics for r in both_pairs], [r.ranks for r in both_pairs],
-                                 BOOTSTRAP_SAMPLES, SEED, CONFIDENCE)
+    summary = summarize(both_pairs)
     written = summary.table
     assert list(written.columns) == summary_columns(TRANSFER["recall_at"])
     for column in ("chance_recall@1", "chance_recall@5", "chance_recall@10", "chance_median_rank", "chance_mrr"):
@@ -134,17 +153,24 @@ def test_summary_has_one_row_per_pair_and_method_with_chance_levels(both_pairs):
     assert written["method"].tolist() == 2 * list(TRANSFER["methods"])  # params order, not sorted
     assert written.groupby(["source", "target"])["best_on_validation"].sum().tolist() == [1, 1]
     assert (written["chance_median_rank"] == (SPLIT_SIZES["test"] + 1) / 2).all()
-    # The linear map retrieves far above chance: its MRR interval excludes chance, p tiny.
+    # The linear map retrieves far above chance: no gallery shuffle reaches its MRR, so its p is
+    # the smallest a permutation test with 199 shuffles can give, 1 / 200.
     linear = written[written["method"] == "linear"]
-    assert (linear["mrr_ci_low"] > linear["chance_mrr"]).all() and (linear["p_vs_chance"] < 0.01).all()
-    assert ((written["mrr_ci_low"] <= written["mrr"]) & (written["mrr"] <= written["mrr_ci_high"])).all()
+    assert (linear["mrr"] > linear["chance_mrr"]).all()
+    assert (linear["p_vs_chance"] == 1 / (TRANSFER["permutations"] + 1)).all()
+    assert not {"mrr_ci_low", "mrr_ci_high"} & set(written.columns)  # the bootstrap interval is gone
+    assert (written["p_vs_chance_holm"] >= written["p_vs_chance"]).all()
+    assert written["p_vs_chance_holm"].tolist() == pytest.approx(holm(written["p_vs_chance"]).tolist(), abs=1e-4)
     assert markdown_table(written).count("\n") == len(written) + 1
     assert isinstance(summary.figure, Figure) and len(summary.figure.axes) >= 2
     # One comparison per pair (two methods), and the linear map is significantly better.
     sig = summary.significance
     assert len(sig) == 2
     assert (sig["method_a"] == "one_component_cca").all() and (sig["method_b"] == "linear").all()
-    assert (sig["difference"] < 0).all() and (sig["p_value"] < 0.01).all() and sig["significant"].all()
+    assert list(sig.columns) == ["source", "target", "method_a", "method_b", "n_test", "mrr_a", "mrr_b",
+                                 "difference", "ci_low", "ci_high", "p_raw", "p_holm", "significant"]
+    assert (sig["difference"] < 0).all() and (sig["p_raw"] < 0.01).all() and (sig["p_holm"] < 0.01).all()
+    assert (sig["p_holm"] >= sig["p_raw"]).all() and sig["significant"].all()
 
 
 def test_significance_small_for_a_clearly_better_method_and_one_for_identical_ones():
@@ -161,8 +187,109 @@ def test_significance_small_for_a_clearly_better_method_and_one_for_identical_on
         ["method_a", "method_b"])
     better = table.loc[("good", "random")]
     assert better["mrr_a"] == 1.0 and better["difference"] > 0
-    assert better["p_value"] < 0.01 and better["ci_low"] > 0
+    assert better["p_raw"] < 0.01 and better["p_holm"] < 0.05 and better["ci_low"] > 0 and better["significant"]
     same = table.loc[("good", "good_again")]
-    assert same["difference"] == 0.0 and same["p_value"] == 1.0 and not same["significant"]
+    assert same["difference"] == 0.0 and same["p_raw"] == 1.0 and same["p_holm"] == 1.0 and not same["significant"]
+    # Holm across the whole table (3 comparisons), significant = p_holm < 1 - confidence.
+    assert len(table) == 3
+    assert (table["p_holm"] >= table["p_raw"]).all()
+    assert table["p_holm"].tolist() == pytest.approx(holm(table["p_raw"]).tolist(), abs=1e-4)
+    assert (table["significant"] == (table["p_holm"] < 1 - CONFIDENCE)).all()
     again = significance_table([pair], [ranks], BOOTSTRAP_SAMPLES, SEED, CONFIDENCE)
     assert again.equals(table.reset_index()[again.columns])  # seeded: same numbers every time
+
+
+# --------------------------------------------------------------------------------------------
+# Permutation test against chance (p_vs_chance) and its Holm adjustment
+# --------------------------------------------------------------------------------------------
+
+
+def test_run_pair_needs_the_number_of_permutations(store):
+    without = {key: value for key, value in TRANSFER.items() if key != "permutations"}
+    with pytest.raises(KeyError, match="permutations"):
+        fit_pair(store, "video", "audio", without)
+
+
+def test_unrelated_modalities_are_not_called_better_than_chance(unrelated_pairs):
+    """Independent noise: nothing to retrieve, so for this fixed store and seed no method's MRR
+    stands out from the gallery shuffles (p > 0.05), before and after Holm."""
+    for result in unrelated_pairs:
+        for method, entry in result.metrics["methods"].items():
+            p = entry["test"]["p_vs_chance"]
+            assert 0.05 < p <= 1.0, (result.metrics["source"], method, p)
+            assert p * (TRANSFER["permutations"] + 1) == pytest.approx(round(p * (TRANSFER["permutations"] + 1)))
+    table = summarize(unrelated_pairs).table
+    assert (table["p_vs_chance_holm"] > 0.05).all()
+    assert (table["p_vs_chance_holm"] >= table["p_vs_chance"]).all()
+
+
+def test_holm_against_chance_spans_every_pair_and_method(both_pairs, unrelated_pairs):
+    pairs = both_pairs + unrelated_pairs  # one table, one family of 8 tests
+    table = summarize(pairs).table
+    assert list(table.columns) == summary_columns(TRANSFER["recall_at"])
+    assert table.columns.get_loc("p_vs_chance_holm") == table.columns.get_loc("p_vs_chance") + 1
+    assert CHANCE_TEST_COLUMNS == ["p_vs_chance", "p_vs_chance_holm"]
+    raw = table["p_vs_chance"].to_numpy()
+    assert raw.tolist() == [e["test"]["p_vs_chance"] for r in pairs for e in
+                            (r.metrics["methods"][m] for m in TRANSFER["methods"])]
+    assert table["p_vs_chance_holm"].tolist() == pytest.approx(np.round(holm(raw), 4).tolist())
+    assert (table["p_vs_chance_holm"] >= table["p_vs_chance"]).all()
+    # 8 tests; the four related-store p-values are all 1/200 (minimal), so Holm makes them
+    # max(8, 7, 6, 5) / 200 = 8/200 = 0.04: the linear maps stay below 0.05 after adjustment.
+    linear_related = table[(table["method"] == "linear")].iloc[:2]
+    assert (linear_related["p_vs_chance_holm"] <= 8 / 200 + 1e-12).all()
+    # adjust_against_chance on its own: only the Holm column is added.
+    bare = table.drop(columns="p_vs_chance_holm")
+    adjusted = adjust_against_chance(bare)
+    assert adjusted.equals(table) and list(bare.columns) == [c for c in table.columns if c != "p_vs_chance_holm"]
+
+
+def test_summary_is_deterministic_for_a_seed(both_pairs):
+    first, second = summarize(both_pairs), summarize(both_pairs)
+    assert first.table.equals(second.table)
+    assert first.significance.equals(second.significance)
+    other = summarize(both_pairs, seed=SEED + 1)  # the bootstrap resamples change, the table does not
+    assert other.table.equals(first.table)
+
+
+def test_mrr_against_chance_by_construction():
+    n, permutations = 12, 99
+    perfect = np.where(np.eye(n, dtype=bool), 1, n)  # the true item first, every other one last
+    assert mrr_against_chance(perfect, permutations, seed=0) == pytest.approx(1 / (permutations + 1))
+    everything_ties = np.full((n, n), n)  # a constant embedding: every shuffle gives the same MRR
+    assert mrr_against_chance(everything_ties, permutations, seed=0) == 1.0
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(n, 4))
+    worst = rank_matrix(q, -q)  # the true item is the least similar: never better than a shuffle
+    assert np.diag(worst).tolist() == [n] * n
+    assert mrr_against_chance(worst, permutations, seed=0) == 1.0
+    random_ranks = rank_matrix(rng.normal(size=(n, 4)), rng.normal(size=(n, 4)))
+    assert mrr_against_chance(random_ranks, permutations, 3) == mrr_against_chance(random_ranks, permutations, 3)
+
+
+class _IdentityMapping:
+    """A 'fitted mapping' that embeds both sides as they are."""
+
+    def embed_source(self, X):
+        return np.asarray(X, dtype=np.float64)
+
+    def embed_target(self, Y):
+        return np.asarray(Y, dtype=np.float64)
+
+
+def test_evaluate_mapping_adds_p_vs_chance_only_when_asked():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 5))
+    Y = X + 0.2 * rng.normal(size=(30, 5))
+    styles = np.array(["x", "y", "z"] * 10)
+    metrics, ranks = evaluate_mapping(_IdentityMapping(), X, Y, [1, 5], styles)
+    assert "p_vs_chance" not in metrics
+    assert metrics["mrr"] == pytest.approx(retrieval_metrics(ranks, [1, 5])["mrr"])
+    np.testing.assert_array_equal(ranks, np.diag(rank_matrix(X, Y)))
+    tested, tested_ranks = evaluate_mapping(_IdentityMapping(), X, Y, [1, 5], styles, n_permutations=99, seed=4)
+    np.testing.assert_array_equal(tested_ranks, ranks)
+    assert tested["p_vs_chance"] == pytest.approx(1 / 100)  # related: no shuffle comes close
+    assert {k: v for k, v in tested.items() if k != "p_vs_chance"} == metrics
+    assert tested["p_vs_chance"] == mrr_against_chance(rank_matrix(X, Y), 99, 4)
+    unrelated, _ = evaluate_mapping(_IdentityMapping(), X, rng.normal(size=(30, 5)), [1], n_permutations=99, seed=4)
+    assert unrelated["p_vs_chance"] > 0.05

@@ -77,9 +77,39 @@ def test_every_method_and_task_has_a_result_and_an_mlflow_run(project, params):
     assert dataset.source.endswith('data/raw/tiny/manifest.csv"}')
     # Every number of the run's row in summary.csv, means and confidence bounds alike.
     row = summary.set_index(["method", "task"]).loc[(tags["method"], tags["task"])]
-    numbers = {k: float(v) for k, v in row.items() if k != "modalities"}
+    numbers = {k: float(v) for k, v in row.items() if k not in ("modalities", "kind")}
     assert {k: run.data.metrics[k] for k in numbers} == numbers
     assert {"recall_macro_ci_low", "recall_macro_ci_high"} <= set(run.data.metrics)
+
+
+def test_no_group_straddles_train_and_test_in_any_fold(project, params):
+    """Repeated stratified group k-fold: every clip tested once per repetition, and the clips
+    of one group (one work, or exact duplicates) never split between training and testing."""
+    evaluate = params["evaluate"]
+    base = project / "data/processed/tiny/features"
+    clips = pd.read_csv(base / "clips.csv", dtype=str, keep_default_na=False)
+    assert clips["group"].ne("").all()
+    tested = {}
+    for index in range(evaluate["folds"] * evaluate["repetitions"]):
+        fold = pd.read_csv(base / f"fold-{index}/clips.csv", dtype=str, keep_default_na=False)
+        assert fold["clip_id"].tolist() == clips["clip_id"].tolist()
+        splits_per_group = fold.groupby("group")["split"].nunique()
+        assert (splits_per_group == 1).all(), splits_per_group[splits_per_group > 1]
+        for clip in fold.loc[fold["split"] == "test", "clip_id"]:
+            tested.setdefault((fold["repetition"].iloc[0], clip), 0)
+            tested[(fold["repetition"].iloc[0], clip)] += 1
+    assert set(tested.values()) == {1} and len(tested) == len(clips) * evaluate["repetitions"]
+
+
+def test_controls_are_methods_and_comparisons_are_holm_corrected(project, params):
+    summary = pd.read_csv(project / "results/summary.csv")
+    controls = [m for m, p in params["methods"].items() if p["type"] == "control"]
+    assert set(summary.loc[summary["kind"] == "control", "method"]) == set(controls) and controls
+    significance = pd.read_csv(project / "results/significance.csv")
+    assert set(significance["comparison"]) == {"modality_vs_control", "fusion_vs_best_single"}
+    assert (significance["p_holm"] >= significance["p_raw"]).all()
+    assert (significance["gain_ci_low"] <= significance["gain"]).all()
+    assert (significance["gain"] <= significance["gain_ci_high"]).all()
 
 
 def test_a_complete_run_leaves_nothing_to_do(project):
@@ -134,7 +164,8 @@ def test_transfer_has_a_row_per_pair_and_method_and_an_mlflow_run_each(project, 
     significance = pd.read_csv(project / "results/transfer_significance.csv")
     n_methods = len(transfer["methods"])
     assert len(significance) == len(transfer["pairs"]) * n_methods * (n_methods - 1) // 2
-    assert significance["p_value"].between(0, 1).all()
+    assert significance["p_raw"].between(0, 1).all() and (significance["p_holm"] >= significance["p_raw"]).all()
+    assert table["p_vs_chance"].between(0, 1).all() and (table["p_vs_chance_holm"] >= table["p_vs_chance"]).all()
 
     import mlflow
 

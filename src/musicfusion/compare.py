@@ -1,10 +1,18 @@
-"""Compare: is a fusion method really better than the best single modality?
+"""Compare: is a method really better than what it should beat?
 
-For each task the baseline is the single-modality method with the best mean validation score
-(chosen on validation, so the test split stays untouched). Each fusion method is compared with
-it on the same test clips of every repeat: the fusion gain in macro recall, a paired bootstrap
-(resampling clips within each repeat) for its confidence interval and p-value, and an exact
-McNemar test on the pooled per-clip correctness. Per-class gains show where fusion helps.
+Two families of comparisons, made on the same test folds and corrected together (Holm):
+
+- ``fusion_vs_best_single``: each fusion method against the task's best single modality. The
+  baseline is the single-modality method with the best mean **validation** score, so the test
+  folds never influence the choice.
+- ``modality_vs_control``: each single modality against its shortcut control (the same learner
+  on trivial features of that modality): does the modality carry more than the shortcut?
+
+Each comparison is the per-fold difference in macro recall, tested with the corrected resampled
+t-test (Nadeau & Bengio; :func:`musicfusion.stats.corrected_resampled_t`), which accounts for
+the overlap of the folds' training sets: a paired bootstrap or McNemar test over pooled test
+predictions would hold the trained models fixed and call ordinary variation significant.
+Per-class gains (mean over folds) show where fusion helps.
 """
 
 from __future__ import annotations
@@ -16,75 +24,101 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from musicfusion import plots
+from musicfusion.evaluate import fold_ratio, method_kind
 from musicfusion.metrics import DECIMALS
-from musicfusion.stats import macro_recall_by_group, mcnemar, paired_bootstrap, per_class_recall
+from musicfusion.stats import corrected_resampled_t, holm, macro_recall, per_class_recall
+from musicfusion.train import typed_predictions
 
-SIGNIFICANCE_COLUMNS = ["task", "method", "modalities", "baseline", "recall_macro", "baseline_recall_macro",
-                        "fusion_gain", "gain_ci_low", "gain_ci_high", "p_bootstrap", "only_method_correct",
-                        "only_baseline_correct", "p_mcnemar", "significant"]
+COMPARED_METRIC = "recall_macro"
+SIGNIFICANCE_COLUMNS = ["task", "comparison", "method", "modalities", "baseline", "recall_macro",
+                        "baseline_recall_macro", "gain", "gain_ci_low", "gain_ci_high", "t", "df", "p_raw",
+                        "p_holm", "significant", "n_folds"]
+ROUNDED = ("recall_macro", "baseline_recall_macro", "gain", "gain_ci_low", "gain_ci_high", "t", "p_raw", "p_holm")
 
 
 def best_single_modality(methods: dict, metrics: dict, task: str, selection_metric: str) -> str:
-    singles = [m for m, p in methods.items() if len(p["modalities"]) == 1]
+    """The single-modality method (not a control) with the best mean validation score."""
+    singles = [m for m, p in methods.items() if method_kind(p) == "single"]
     if not singles:
         raise ValueError("no single-modality method is configured: nothing to measure fusion gain against")
     # Ties go to the first in params order.
     return max(singles, key=lambda m: (metrics[m][task]["validation"][selection_metric], -singles.index(m)))
 
 
+def control_of(methods: dict, method: str) -> str | None:
+    """The shortcut control of a single-modality method: the control of the same modality."""
+    modalities = methods[method]["modalities"]
+    return next((m for m, p in methods.items() if method_kind(p) == "control" and p["modalities"] == modalities),
+                None)
+
+
 def _test_rows(predictions: pd.DataFrame, task: str) -> pd.DataFrame:
     rows = predictions[(predictions["task"] == task) & (predictions["split"] == "test")]
-    return rows.sort_values(["repeat", "clip_id"]).reset_index(drop=True)
+    return rows.sort_values(["fold", "clip_id"]).reset_index(drop=True)
 
 
-def compare_to_best_single(predictions: dict[str, pd.DataFrame], metrics: dict, methods: dict, tasks: list[str],
-                           selection_metric: str, n_samples: int, seed: int, confidence: float,
-                           alpha: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The significance table and the per-class gain table."""
+def _per_fold(rows: pd.DataFrame) -> np.ndarray:
+    return np.array([macro_recall(g["true"], g["predicted"]) for _, g in rows.groupby("fold", sort=True)])
+
+
+def compare_pair(method: str, baseline: str, predictions: dict[str, pd.DataFrame], task: str,
+                 confidence: float) -> dict:
+    """``method`` against ``baseline`` on the same test folds: mean macro recalls and the
+    corrected resampled t-test of their per-fold difference."""
+    ours, base = _test_rows(predictions[method], task), _test_rows(predictions[baseline], task)
+    if not ours[["fold", "clip_id"]].equals(base[["fold", "clip_id"]]):
+        raise ValueError(f"{method} and {baseline} were not tested on the same clips ({task})")
+    a, b = _per_fold(ours), _per_fold(base)
+    ratio = fold_ratio(predictions[method][predictions[method]["task"] == task], "test")
+    test = corrected_resampled_t(a - b, ratio, confidence)
+    return {"method": method, "baseline": baseline, "recall_macro": float(a.mean()),
+            "baseline_recall_macro": float(b.mean()), "gain": test["mean"], "gain_ci_low": test["ci_low"],
+            "gain_ci_high": test["ci_high"], "t": test["t"], "df": int(test["df"]), "p_raw": test["p_value"],
+            "n_folds": len(a)}
+
+
+def per_class_gain(method: str, baseline: str, predictions: dict[str, pd.DataFrame], task: str) -> list[dict]:
+    """Each class's recall of method and baseline, mean over test folds, and the difference."""
+    ours, base = _test_rows(predictions[method], task), _test_rows(predictions[baseline], task)
+    classes = sorted(base["true"].unique())
+
+    def mean_recall(rows):
+        return np.nanmean([per_class_recall(g["true"], g["predicted"], classes)
+                           for _, g in rows.groupby("fold", sort=True)], axis=0)
+
+    mine, theirs = mean_recall(ours), mean_recall(base)
+    return [{"task": task, "method": method, "baseline": baseline, "class": cls, "recall": float(r_a),
+             "baseline_recall": float(r_b), "gain": float(r_a - r_b)} for cls, r_a, r_b in zip(classes, mine, theirs)]
+
+
+def comparison_table(predictions: dict[str, pd.DataFrame], metrics: dict, methods: dict, tasks: list[str],
+                     selection_metric: str, confidence: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The significance table (both families, Holm across all its rows) and the per-class gains."""
     rows, per_class = [], []
     for task in tasks:
-        baseline = best_single_modality(methods, metrics, task, selection_metric)
-        base = _test_rows(predictions[baseline], task)
-        classes = sorted(base["true"].unique())
         for method, params in methods.items():
-            if len(params["modalities"]) < 2:
+            control = control_of(methods, method) if method_kind(params) == "single" else None
+            if control:
+                rows.append({"task": task, "comparison": "modality_vs_control", "modalities": params["modalities"],
+                             **compare_pair(method, control, predictions, task, confidence)})
+        baseline = best_single_modality(methods, metrics, task, selection_metric)
+        for method, params in methods.items():
+            if method_kind(params) != "fusion":
                 continue
-            ours = _test_rows(predictions[method], task)
-            if not (ours[["repeat", "clip_id"]].equals(base[["repeat", "clip_id"]])):
-                raise ValueError(f"{method} and {baseline} were not tested on the same clips ({task})")
-            y, a, b = base["true"].to_numpy(), ours["predicted"].to_numpy(), base["predicted"].to_numpy()
-            groups = base["repeat"].to_numpy()
-
-            def gain(index, y=y, a=a, b=b, groups=groups):
-                return macro_recall_by_group(y, a, groups, index) - macro_recall_by_group(y, b, groups, index)
-
-            boot = paired_bootstrap(gain, groups, n_samples, seed, confidence)
-            test = mcnemar(a == y, b == y)
-            everything = np.arange(len(y))
-            rows.append({
-                "task": task, "method": method, "modalities": "+".join(params["modalities"]),
-                "baseline": baseline, "recall_macro": macro_recall_by_group(y, a, groups, everything),
-                "baseline_recall_macro": macro_recall_by_group(y, b, groups, everything),
-                "fusion_gain": boot["difference"], "gain_ci_low": boot["ci_low"], "gain_ci_high": boot["ci_high"],
-                "p_bootstrap": boot["p_value"], "only_method_correct": test["only_a_correct"],
-                "only_baseline_correct": test["only_b_correct"], "p_mcnemar": test["p_value"],
-                "significant": bool(boot["p_value"] < alpha)})
-            mine = np.nanmean([per_class_recall(y[groups == g], a[groups == g], classes)
-                               for g in np.unique(groups)], axis=0)
-            theirs = np.nanmean([per_class_recall(y[groups == g], b[groups == g], classes)
-                                 for g in np.unique(groups)], axis=0)
-            for cls, r_a, r_b in zip(classes, mine, theirs):
-                per_class.append({"task": task, "method": method, "baseline": baseline, "class": cls,
-                                  "recall": float(r_a), "baseline_recall": float(r_b), "gain": float(r_a - r_b)})
-    table = pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
-    for col in ("recall_macro", "baseline_recall_macro", "fusion_gain", "gain_ci_low", "gain_ci_high"):
-        table[col] = table[col].round(DECIMALS)
-    return table, pd.DataFrame(per_class).round(DECIMALS)
+            rows.append({"task": task, "comparison": "fusion_vs_best_single", "modalities": params["modalities"],
+                         **compare_pair(method, baseline, predictions, task, confidence)})
+            per_class.extend(per_class_gain(method, baseline, predictions, task))
+    table = pd.DataFrame(rows, columns=[c for c in SIGNIFICANCE_COLUMNS if c not in ("p_holm", "significant")])
+    table["modalities"] = table["modalities"].map("+".join)
+    table.insert(table.columns.get_loc("p_raw") + 1, "p_holm", holm(table["p_raw"].to_numpy(dtype=float)))
+    table.insert(table.columns.get_loc("p_holm") + 1, "significant", table["p_holm"] < 1.0 - confidence)
+    return table[SIGNIFICANCE_COLUMNS].round({c: DECIMALS for c in ROUNDED}), pd.DataFrame(per_class).round(DECIMALS)
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Fusion against the best single modality: the tests, the gain per class, a figure."""
+    """Fusion against the best single modality and each modality against its control: the
+    tests, the fusion gain per class, a figure."""
 
     table: pd.DataFrame  # results/significance.csv
     per_class: pd.DataFrame  # results/fusion_gain_per_class.csv
@@ -92,14 +126,14 @@ class Comparison:
 
 
 def compare(predictions: dict[str, pd.DataFrame], metrics: dict[str, dict], methods: dict, tasks: list[str],
-            settings: dict, seed: int) -> Comparison:
-    """Every fusion method against the task's best single modality (chosen on validation).
+            settings: dict) -> Comparison:
+    """Both families of comparisons for every task (see the module docstring).
 
     ``predictions`` and ``metrics`` map each method to its predictions.csv and metrics.json;
     ``settings`` is params.yaml's ``evaluate`` section.
     """
-    predictions = {name: frame.astype({"repeat": int}) for name, frame in predictions.items()}
-    table, per_class = compare_to_best_single(
-        predictions, metrics, methods, tasks, settings["selection_metric"], settings["bootstrap_samples"],
-        seed, settings["confidence"], 1.0 - settings["confidence"])
-    return Comparison(table, per_class, plots.fusion_gain(table, per_class))
+    predictions = {name: typed_predictions(frame) for name, frame in predictions.items()}
+    table, per_class = comparison_table(predictions, metrics, methods, tasks, settings["selection_metric"],
+                                        settings["confidence"])
+    fusion = table[table["comparison"] == "fusion_vs_best_single"]
+    return Comparison(table, per_class, plots.fusion_gain(fusion, per_class))

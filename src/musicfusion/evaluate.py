@@ -1,8 +1,9 @@
 """Evaluate: per-method metrics from predictions, and the summary table across methods.
 
-Every number is a mean over repeats (repeated stratified splits) with a Student-t confidence
-interval beside it; the per-repeat values are kept in each method's metrics.json. Functions
-return data and figures; the workflow's scripts write them.
+Every number is a mean over the folds of repeated stratified group k-fold with a corrected
+resampled t interval beside it (Nadeau & Bengio: the folds' training sets overlap, so a plain
+t interval over folds is too narrow); the per-fold values are kept in each method's
+metrics.json. Functions return data and figures; the workflow's scripts write them.
 """
 
 from __future__ import annotations
@@ -14,57 +15,78 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from musicfusion import plots
+from musicfusion.fusion import is_control
 from musicfusion.metrics import DECIMALS, METRICS, classification_metrics
-from musicfusion.stats import mean_ci
+from musicfusion.stats import corrected_resampled_t
+from musicfusion.train import typed_predictions
 
-SUMMARY_COLUMNS = ["method", "task", "modalities", *METRICS]
+SUMMARY_COLUMNS = ["method", "task", "kind", "modalities", *METRICS]
 EVALUATED_SPLITS = ("validation", "test")
+
+
+def fold_ratio(rows: pd.DataFrame, split: str) -> float:
+    """Mean over folds of (clips scored on ``split``) / (training clips): the corrected t's n2/n1."""
+    per_fold = rows[rows["split"] == split].groupby("fold").agg(n=("clip_id", "size"), n_train=("n_train", "first"))
+    return float((per_fold["n"] / per_fold["n_train"]).mean())
 
 
 def evaluate_method(method: str, predictions: pd.DataFrame, tasks: list[str],
                     confidence: float) -> tuple[dict, dict[str, Figure]]:
-    """Per task: validation and test metrics of every repeat, their mean and confidence interval;
-    and a confusion matrix of the test predictions pooled over repeats.
+    """Per task: validation and test metrics of every fold, their mean and corrected interval;
+    and a confusion matrix of the test predictions of every fold pooled.
 
     ``predictions`` is the method's predictions.csv (musicfusion.train). Returns the content of
     the method's metrics.json and one figure per task.
     """
+    predictions = typed_predictions(predictions)
     metrics: dict = {}
     figures: dict[str, Figure] = {}
     for task in tasks:
         rows = predictions[predictions["task"] == task]
         if rows.empty:
             raise ValueError(f"{method}: no predictions for task {task!r}")
-        entry: dict = {"n_repeats": int(rows["repeat"].nunique())}
+        entry: dict = {"n_folds": int(rows["fold"].nunique()), "n_repetitions": int(rows["repetition"].nunique())}
         for split in EVALUATED_SPLITS:
             part = rows[rows["split"] == split]
-            by_repeat = [classification_metrics(g["true"].to_numpy(), g["predicted"].to_numpy())
-                         for _, g in sorted(part.groupby("repeat"), key=lambda kv: int(kv[0]))]
-            names = list(by_repeat[0])
-            stats = {name: mean_ci([m[name] for m in by_repeat], confidence) for name in names}
-            entry[split] = {name: stats[name][0] for name in names}
-            entry[f"{split}_ci"] = {name: [stats[name][1], stats[name][2]] for name in names}
-            entry[f"{split}_by_repeat"] = {name: [m[name] for m in by_repeat] for name in names}
-            entry[f"n_{split}_clips"] = int(len(part) // entry["n_repeats"])
+            by_fold = [classification_metrics(g["true"].to_numpy(), g["predicted"].to_numpy())
+                       for _, g in sorted(part.groupby("fold"), key=lambda kv: int(kv[0]))]
+            names = list(by_fold[0])
+            ratio = fold_ratio(rows, split)
+            stats = {name: corrected_resampled_t([m[name] for m in by_fold], ratio, confidence) for name in names}
+            entry[split] = {name: stats[name]["mean"] for name in names}
+            entry[f"{split}_ci"] = {name: [stats[name]["ci_low"], stats[name]["ci_high"]] for name in names}
+            entry[f"{split}_by_fold"] = {name: [m[name] for m in by_fold] for name in names}
+            entry[f"{split}_train_ratio"] = ratio
+        # Every clip is tested once per repetition.
+        entry["n_test_clips"] = int(rows.loc[rows["split"] == "test", "clip_id"].nunique())
         metrics[task] = entry
         test = rows[rows["split"] == "test"]
         labels = sorted(set(test["true"]) | set(test["predicted"]))
         figures[task] = plots.confusion_matrix(
             test["true"].to_numpy(), test["predicted"].to_numpy(), labels,
-            f"{method} - {task} (test, {entry['n_repeats']} repeats pooled)")
+            f"{method} - {task} (test folds of {entry['n_repetitions']} repetition(s) pooled)")
     return metrics, figures
 
 
-def summary_row(method: str, task: str, modalities: list[str], entry: dict) -> dict:
-    """One row of the summary: test means, their confidence bounds, repeats and test clips.
+def method_kind(method_params: dict) -> str:
+    """``single``, ``control`` or ``fusion``: how the summary and the comparisons treat a method."""
+    if is_control(method_params):
+        return "control"
+    return "single" if len(method_params["modalities"]) == 1 else "fusion"
+
+
+def summary_row(method: str, task: str, method_params: dict, entry: dict) -> dict:
+    """One row of the summary: test means, their confidence bounds, folds and test clips.
 
     ``entry`` is one task of a method's metrics.json. The same row is logged to MLflow.
     """
-    # Every metric lies in [0, 1]; a t-interval over few repeats can step outside it.
+    # Every metric lies in [0, 1]; a t-interval over few folds can step outside it.
     ci = {f"{name}_ci_{side}": round(float(np.clip(bounds[i], 0.0, 1.0)), DECIMALS)
           for name, bounds in entry["test_ci"].items() for i, side in enumerate(("low", "high"))}
-    return {"method": method, "task": task, "modalities": "+".join(modalities), **entry["test"], **ci,
-            "n_repeats": entry["n_repeats"], "n_test_clips": entry["n_test_clips"]}
+    validation = {f"validation_{name}": round(float(value), DECIMALS) for name, value in entry["validation"].items()}
+    return {"method": method, "task": task, "kind": method_kind(method_params),
+            "modalities": "+".join(method_params["modalities"]), **entry["test"], **ci, **validation,
+            "n_folds": entry["n_folds"], "n_test_clips": entry["n_test_clips"]}
 
 
 def summary_table(rows: list[dict]) -> pd.DataFrame:
@@ -84,21 +106,23 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
     return df.round({name: DECIMALS for name in METRICS})
 
 
-def method_rows(method: str, modalities: list[str], per_task: dict) -> pd.DataFrame:
+def method_rows(method: str, method_params: dict, per_task: dict) -> pd.DataFrame:
     """One method's rows of results/summary.csv, from its metrics.json content."""
-    return summary_table([summary_row(method, task, modalities, entry) for task, entry in per_task.items()])
+    return summary_table([summary_row(method, task, method_params, entry) for task, entry in per_task.items()])
 
 
 def readable_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Each metric as 'mean [ci_low, ci_high]', for Markdown and the README."""
-    out = table[["method", "task", "modalities"]].copy()
+    out = table[["method", "task", "kind", "modalities"]].copy()
     for name in METRICS:
         low, high = table.get(f"{name}_ci_low"), table.get(f"{name}_ci_high")
         out[name] = [f"{m:.3f}" if low is None or pd.isna(lo) else f"{m:.3f} [{lo:.3f}, {hi:.3f}]"
                      for m, lo, hi in zip(table[name], low if low is not None else table[name],
                                           high if high is not None else table[name])]
-    if "n_repeats" in table:
-        out["repeats"] = table["n_repeats"]
+    if "validation_recall_macro" in table:
+        out["validation recall_macro"] = table["validation_recall_macro"].map(lambda v: f"{v:.3f}")
+    if "n_folds" in table:
+        out["folds"] = table["n_folds"]
     return out
 
 
@@ -113,7 +137,7 @@ class Summary:
 
 
 def summarize(method_metrics: dict[str, dict], methods: dict, metric: str) -> Summary:
-    """One row per method and task (test split) from each method's metrics.json content.
+    """One row per method and task (test folds) from each method's metrics.json content.
 
     ``method_metrics`` maps method name to its metrics.json; ``methods`` is params.yaml's
     ``methods`` (for their modalities); ``metric`` is the one the bar chart shows.
@@ -122,7 +146,7 @@ def summarize(method_metrics: dict[str, dict], methods: dict, metric: str) -> Su
     for method, per_task in method_metrics.items():
         nested[method] = {}
         for task, entry in per_task.items():
-            row = summary_row(method, task, methods[method]["modalities"], entry)
+            row = summary_row(method, task, methods[method], entry)
             rows.append(row)
             nested[method][task] = {k: v for k, v in row.items()
                                     if k in METRICS or k.rsplit("_ci_", 1)[0] in METRICS}

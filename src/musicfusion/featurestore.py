@@ -2,8 +2,10 @@
 
 Layout under ``data/processed/<dataset>/features/``: one ``<modality>.npz`` per modality
 (``clip_ids``, ``X``, ``feature_names``) with rows sorted by clip id, and ``clips.csv`` holding
-the same clips' split and labels in the same order. A repeat r > 0 has its own ``repeat-<r>/``
-with its split (``clips.csv``) and what is fitted on it (``text.npz``).
+the same clips' split (the dataset's own), group and labels in the same order. Each fold
+``i`` of the cross-validation has its own ``fold-<i>/`` with its split (``clips.csv``) and
+what is fitted on it (``text.npz``). ``control/<modality>.npz`` holds the shortcut controls
+(:mod:`musicfusion.features.controls`), rows in the same order.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from musicfusion import SHARD_MODALITIES
 from musicfusion.io import load_npz, read_table
 from musicfusion.manifest import LABEL_COLUMNS, SPLITS
 
-OPTIONAL_CLIP_COLUMNS = ("title",)
+OPTIONAL_CLIP_COLUMNS = ("group", "title")
+# Feature sets a method can read: the modality's features, or its shortcut controls.
+FEATURE_SETS = ("content", "control")
 
 
 def _feature_arrays(clip_ids: np.ndarray, X: np.ndarray, names) -> dict:
@@ -43,6 +47,29 @@ def extract_shard(modality: str, shard: dict, feature_params: dict, sample_rate:
     return _feature_arrays(ids, X, names)
 
 
+def extract_control_shard(modality: str, shard: dict, control_params: dict, sample_rate: int,
+                          fps: float) -> dict:
+    """The shortcut controls of one preprocessed shard (its npz content), as a feature npz.
+
+    ``control_params`` is the modality's ``features.controls`` entry; ``sample_rate`` and
+    ``fps`` are the preprocessed audio's and video's.
+    """
+    from musicfusion.features import controls
+
+    ids = shard["clip_ids"]
+    if not len(ids):
+        return _feature_arrays(ids, np.zeros((0, 0), np.float32), [])
+    if modality == "audio":
+        X, names = controls.audio_controls(shard["audio"], sample_rate, control_params)
+    elif modality == "video":
+        X, names = controls.video_controls(shard["frames"], fps, control_params)
+    elif modality == "text":
+        X, names = controls.text_controls([str(t) for t in shard["text"]], control_params)
+    else:
+        raise ValueError(f"no shortcut controls for modality {modality!r}")
+    return _feature_arrays(ids, X, names)
+
+
 def gather(parts: list[dict], what: str = "features") -> dict:
     """Stack shard matrices into one, rows sorted by clip id; ``what`` names it in errors."""
     nonempty = [p for p in parts if len(p["clip_ids"])]
@@ -58,7 +85,7 @@ def extract_text(text_shards: list[dict], split_table: pd.DataFrame, feature_par
                  where: str = "split table"):
     """TF-IDF fitted on the training split only, then applied to every clip.
 
-    ``split_table`` is the manifest or a repeat's clips.csv: any table with clip_id and split.
+    ``split_table`` is the manifest or a fold's clips.csv: any table with clip_id and split.
     Returns the feature npz content and the fitted vectorizer (kept to embed new text queries).
     """
     from musicfusion.features import text
@@ -91,7 +118,7 @@ def clip_table(feature_ids: dict[str, np.ndarray], manifest: pd.DataFrame) -> pd
 
 
 def describe_dataset(clips: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
-    """Clips per label and split (repeat 0, after preprocessing): the dataset at a glance."""
+    """Clips per label and the dataset's own split (after preprocessing): the dataset at a glance."""
     parts = []
     for task in tasks:
         counts = pd.crosstab(clips[task], clips["split"]).reindex(columns=list(SPLITS), fill_value=0)
@@ -102,24 +129,35 @@ def describe_dataset(clips: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def repeat_dir(feature_dir: str | Path, repeat: int) -> Path:
-    """Where a repeat's own split lives: repeat 0 is the dataset's split, in feature_dir itself.
+def fold_dir(feature_dir: str | Path, fold: int | None) -> Path:
+    """Where fold ``fold``'s split and text features live; ``None`` is the dataset's own split.
 
-    Only the split and what is fitted on it (the text TF-IDF) differ between repeats; audio and
-    video features are computed per clip and shared.
+    Only the split and what is fitted on it (the text TF-IDF) differ between folds; audio and
+    video features and every control are computed per clip and shared.
     """
-    return Path(feature_dir) if repeat == 0 else Path(feature_dir) / f"repeat-{repeat}"
+    return Path(feature_dir) if fold is None else Path(feature_dir) / f"fold-{fold}"
 
 
-def load_features(feature_dir: str | Path, modalities, repeat: int = 0) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """The aligned matrices of the given modalities and the clip table of one repeat."""
-    feature_dir = Path(feature_dir)
-    own = repeat_dir(feature_dir, repeat)
-    clips = read_table(own / "clips.csv")
+def feature_file(feature_dir: str | Path, modality: str, fold: int | None = None,
+                 feature_set: str = "content") -> Path:
+    """The npz holding one modality's features of a feature set (for text, the fold's own)."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {feature_set!r}; known: {list(FEATURE_SETS)}")
+    if feature_set == "control":
+        return Path(feature_dir) / "control" / f"{modality}.npz"
+    return (fold_dir(feature_dir, fold) if modality == "text" else Path(feature_dir)) / f"{modality}.npz"
+
+
+def load_features(feature_dir: str | Path, modalities, fold: int | None = None,
+                  feature_set: str = "content") -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """The aligned matrices of the given modalities and the clip table of one fold (or, for
+    ``fold=None``, of the dataset's own split)."""
+    clips = read_table(fold_dir(feature_dir, fold) / "clips.csv")
     X = {}
     for modality in modalities:
-        data = load_npz((own if modality == "text" else feature_dir) / f"{modality}.npz")
+        path = feature_file(feature_dir, modality, fold, feature_set)
+        data = load_npz(path)
         if not np.array_equal(data["clip_ids"], clips["clip_id"].to_numpy()):
-            raise ValueError(f"{feature_dir / modality}.npz: rows are not aligned with clips.csv")
+            raise ValueError(f"{path}: rows are not aligned with clips.csv")
         X[modality] = data["X"]
     return X, clips

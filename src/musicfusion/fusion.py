@@ -86,6 +86,8 @@ class _Fusion(ClassifierMixin, BaseEstimator):
 
     # True only for estimators that take a 2-D y (n_clips, n_tasks) and predict all tasks.
     multitask = False
+    # The features the method reads (musicfusion.featurestore.FEATURE_SETS).
+    feature_set = "content"
 
     def _fit_per_modality(self, X, y) -> None:
         """One standardised logistic regression per modality, in ``models_``."""
@@ -157,6 +159,17 @@ class SingleModality(_Fusion):
 
     def predict_proba(self, X) -> np.ndarray:
         return self._proba_per_modality(X)[0]
+
+
+class ShortcutControl(SingleModality):
+    """Control: the single-modality learner on a modality's trivial features (its shortcut
+    controls: length, loudness, voices...), so a reader sees what a shortcut alone achieves.
+
+    The estimator is SingleModality's; only the features it is given differ
+    (:func:`feature_set_of`).
+    """
+
+    feature_set = "control"
 
 
 class EarlyFusion(_Fusion):
@@ -347,11 +360,21 @@ class MLPFusion(_Fusion):
 
 REGISTRY: dict[str, type[_Fusion]] = {
     "single_modality": SingleModality,
+    "control": ShortcutControl,
     "early_fusion": EarlyFusion,
     "late_fusion": LateFusion,
     "stacking": Stacking,
     "mlp": MLPFusion,
 }
+
+
+def feature_set_of(method_params: dict) -> str:
+    """Which features a ``methods`` entry reads: its modalities' own, or their shortcut controls."""
+    return getattr(REGISTRY.get(method_params.get("type")), "feature_set", "content")
+
+
+def is_control(method_params: dict) -> bool:
+    return feature_set_of(method_params) == "control"
 
 
 def build_method(method_params: dict, seed: int) -> _Fusion:

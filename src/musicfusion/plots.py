@@ -105,11 +105,11 @@ def fusion_gain(table: pd.DataFrame, per_class: pd.DataFrame) -> Figure:
     for col, task in enumerate(tasks):
         part = table[table["task"] == task]
         ax = axes[0][col]
-        err = np.vstack([part["fusion_gain"] - part["gain_ci_low"], part["gain_ci_high"] - part["fusion_gain"]])
+        err = np.vstack([part["gain"] - part["gain_ci_low"], part["gain_ci_high"] - part["gain"]])
         colours = [SIGNIFICANT_COLOUR if s else OTHER_COLOUR for s in part["significant"]]
-        ax.barh(part["method"], part["fusion_gain"], xerr=err, color=colours, capsize=3)
+        ax.barh(part["method"], part["gain"], xerr=err, color=colours, capsize=3)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_title(f"{task}: macro-recall gain over {part['baseline'].iloc[0]}\n(green: p < alpha)")
+        ax.set_title(f"{task}: macro-recall gain over {part['baseline'].iloc[0]}\n(green: Holm-adjusted p < alpha)")
         ax.invert_yaxis()
         grid = per_class[per_class["task"] == task].pivot(index="method", columns="class", values="gain")
         grid = grid.loc[part["method"]]

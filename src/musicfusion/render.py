@@ -80,14 +80,30 @@ def render_audio(notes: list[NoteEvent], program: int, soundfont: str | Path, sa
     return np.vstack([audio, np.zeros((n - len(audio), audio.shape[1]), dtype=np.float32)])
 
 
-# Part colours (BGR) so that voices stay apart on screen; the current note is drawn brighter.
-_VOICE_COLOURS = [(230, 160, 60), (80, 200, 120), (70, 120, 240), (200, 90, 200),
-                  (60, 210, 230), (180, 180, 180)]
+def pitch_class_colours(saturation: float, value: int) -> np.ndarray:
+    """One BGR colour per pitch class (C = red, round the hue circle), uint8 (12, 3).
+
+    Colour follows what the audio carries (pitch class), never how the score was encoded (its
+    parts). A pale saturation keeps every colour's grey level well above the background.
+    """
+    import cv2
+
+    hsv = np.zeros((1, 12, 3), dtype=np.uint8)
+    hsv[0, :, 0] = np.arange(12) * 180 // 12  # OpenCV hue runs 0..179
+    hsv[0, :, 1] = int(round(saturation * 255))
+    hsv[0, :, 2] = value
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0]
+
+
+# Pale enough that the darkest colour (blue) greys to ~140 on a background of 16.
+_PITCH_COLOURS = pitch_class_colours(0.45, 235)
 
 
 def piano_roll_frames(notes: list[NoteEvent], clip_seconds: float, fps: int, width: int, height: int,
                       window_seconds: float, lowest_pitch: int, highest_pitch: int):
-    """Yield BGR uint8 frames of a scrolling piano roll, the playhead in the middle of the frame."""
+    """Yield BGR uint8 frames of a scrolling piano roll, the playhead in the middle of the frame.
+
+    Notes are coloured by pitch class (:func:`pitch_class_colours`), whatever part they are in."""
     import cv2
 
     px_per_second = width / window_seconds
@@ -106,7 +122,7 @@ def piano_roll_frames(notes: list[NoteEvent], clip_seconds: float, fps: int, wid
         x1 = max(x0 + 1, half + int(note.end * px_per_second) - 1)
         y1 = int(height - (note.pitch - lowest_pitch) * row)
         y0 = int(y1 - max(row, 2))
-        colour = _VOICE_COLOURS[note.voice % len(_VOICE_COLOURS)]
+        colour = tuple(int(c) for c in _PITCH_COLOURS[note.pitch % 12])
         cv2.rectangle(roll, (x0, y0), (x1, y1 - 1), colour, thickness=-1)
     n_frames = int(round(clip_seconds * fps))
     for i in range(n_frames):

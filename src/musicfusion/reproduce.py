@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 # Columns that identify a row in each result table; every other numeric column is compared.
-KEYS = {"summary.csv": ["method", "task"], "transfer.csv": ["source", "target", "method"]}
+KEYS = {"summary.csv": ["method", "task"], "significance.csv": ["task", "comparison", "method"],
+        "transfer.csv": ["source", "target", "method"]}
 
 
 def compare_tables(fresh_path: str | Path, reference_path: str | Path, tolerance: float) -> list[str]:

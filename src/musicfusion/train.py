@@ -1,4 +1,4 @@
-"""Train: fit one registered fusion method on each repeat's training split, predict validation and test."""
+"""Train: fit one registered fusion method on each fold's training clips, predict validation and test."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from musicfusion.fusion import build_method
 PREDICTION_COLUMNS = ["clip_id", "split", "task", "true", "predicted", "confidence"]
 PREDICTED_SPLITS = ("validation", "test")
 CONFIDENCE_DECIMALS = 6
+# Integer columns of predictions.csv (read back as text by musicfusion.io.read_table).
+INTEGER_COLUMNS = ("repetition", "fold", "n_train")
+
+
+def typed_predictions(frame: pd.DataFrame) -> pd.DataFrame:
+    """A predictions.csv as read from disk, its integer columns as integers."""
+    return frame.astype({column: int for column in INTEGER_COLUMNS})
 
 
 def _subset(X: dict, mask: np.ndarray) -> dict:
@@ -63,22 +70,27 @@ def predict_table(models: dict, tasks: list[str], X: dict, clips: pd.DataFrame) 
     return pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS]
 
 
-def train(method_params: dict, tasks: list[str], repeats: Iterable[tuple[dict, pd.DataFrame]], seed: int,
+def train(method_params: dict, tasks: list[str], folds: Iterable[tuple[dict, pd.DataFrame]], seed: int,
           selection_metric: str | None = None) -> tuple[dict, pd.DataFrame]:
-    """Fit and predict on every repeat's split.
+    """Fit and predict on every fold of the cross-validation.
 
-    The r-th item of ``repeats`` is repeat r's features and clip table
-    (musicfusion.featurestore.load_features). Returns the models of repeat 0 (the dataset's own
-    split), keyed by task, and the predictions of every repeat.
+    The i-th item of ``folds`` is fold i's features and clip table
+    (musicfusion.featurestore.load_features, with ``repetition`` and ``fold`` columns from
+    musicfusion.splits.cv_split). Returns the models of fold 0, keyed by task, and the
+    predictions of every fold, with its index in ``fold``, its ``repetition`` and its number of
+    training clips ``n_train``.
 
-    The model seed is the same in every repeat: repeats measure how results move with the split.
+    The model seed is the same in every fold: folds measure how results move with the data.
     """
     frames, kept = [], None
-    for repeat, (X, clips) in enumerate(repeats):
+    for index, (X, clips) in enumerate(folds):
         models = fit_method(method_params, tasks, X, clips, seed, selection_metric)
         predictions = predict_table(models, tasks, X, clips)
-        predictions.insert(0, "repeat", repeat)
+        predictions.insert(0, "fold", index)
+        predictions.insert(0, "repetition", int(clips["repetition"].iloc[0]))
+        # The corrected t-test weighs each fold's variance by its test/training size ratio.
+        predictions["n_train"] = int((clips["split"] == "train").sum())
         frames.append(predictions)
-        if repeat == 0:
+        if index == 0:
             kept = models
     return kept, pd.concat(frames, ignore_index=True)

@@ -458,18 +458,36 @@ def rank_gallery(query_emb, gallery_emb, top: int) -> tuple[np.ndarray, np.ndarr
     return order, np.take_along_axis(sim, order, axis=1)
 
 
+def rank_matrix(query_emb, gallery_emb) -> np.ndarray:
+    """``R[i, j]``: the 1-based rank of gallery item j for query i by cosine similarity, ties
+    pessimistic as in :func:`retrieval_ranks` (whose ranks are the diagonal of R)."""
+    sim = _cosine_matrix(query_emb, gallery_emb)
+    ordered = np.sort(sim, axis=1)
+    n = sim.shape[1]
+    return np.stack([n - np.searchsorted(row_sorted, row, side="left")
+                     for row_sorted, row in zip(ordered, sim)]).astype(np.int64)
+
+
 def label_precision(query_emb, gallery_emb, query_labels, gallery_labels, ks, name: str = "style") -> dict:
     """Class-level retrieval: the share of each query's top-K gallery items with the query's label.
 
-    Recommendation asks for music that *fits* (same style), not only the one true clip. Chance
-    is the share of gallery items with the query's label, averaged over queries. Keys:
-    ``{name}_precision@K`` and ``chance_{name}_precision@K``.
+    Query i and gallery item i are the same clip, and that item is left out of query i's
+    results: finding its own pair is what recall@K measures, not that it *fits* (same style).
+    Chance is the share of the other gallery items with the query's label, averaged over
+    queries. Keys: ``{name}_precision@K`` and ``chance_{name}_precision@K``.
     """
     query_labels, gallery_labels = np.asarray(query_labels), np.asarray(gallery_labels)
-    chance = float(np.mean([np.mean(gallery_labels == label) for label in query_labels]))
+    sim = _cosine_matrix(query_emb, gallery_emb)
+    if sim.shape[0] != sim.shape[1] or sim.shape[1] < 2:
+        raise ValueError(f"query and gallery must hold the same clips, at least 2, in the same order: {sim.shape}")
+    np.fill_diagonal(sim, -np.inf)  # the query's own item never counts
+    order = np.argsort(-sim, axis=1, kind="stable")
+    same = gallery_labels[None, :] == query_labels[:, None]
+    others = same.sum(axis=1) - same[np.arange(len(same)), np.arange(len(same))]
+    chance = float(np.mean(others / (sim.shape[1] - 1)))
     out = {}
     for k in ks:
-        top, _ = rank_gallery(query_emb, gallery_emb, int(k))
+        top = order[:, :min(int(k), sim.shape[1] - 1)]
         out[f"{name}_precision@{k}"] = float(np.mean(gallery_labels[top] == query_labels[:, None]))
         out[f"chance_{name}_precision@{k}"] = chance
     return out

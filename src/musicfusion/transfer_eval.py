@@ -4,12 +4,16 @@ For one pair, :func:`run_pair` fits each ``transfer.methods`` entry on the train
 (:mod:`musicfusion.transfer` does the preprocessing and the mapping), then on the **test** clips
 measures how well the mapped source matches the target (``r2``, ``cosine_mean``) and how well a
 source clip retrieves its own target among all test clips (recall@K, median rank, MRR, each with
-its chance level). The retrieval MRR on the **validation** clips picks the method that
-``musicfusion recommend`` uses, so the test split never influences a choice.
+its chance level, and a permutation test of the MRR against chance that shuffles the gallery).
+Style precision@K leaves the query's own item out. The retrieval MRR on the **validation**
+clips picks the method that ``musicfusion recommend`` uses, so the test split never influences
+a choice.
 
-:func:`summarize_transfer` gathers every pair into one table, draws the recall@k curves, and
-tests each pair of methods for a difference in MRR with a paired bootstrap over the same test
-queries.
+:func:`summarize_transfer` gathers every pair into one table (Holm-adjusting the p-values
+against chance across it), draws the recall@k curves, and tests each pair of methods for a
+difference in MRR with a paired bootstrap over the same test queries. The bootstrap holds here:
+the fitted mappings are fixed and the test queries independent, so it answers "on these test
+clips, does mapping a retrieve better than mapping b?" (training variance is not part of it).
 
 Both return data (:class:`PairResult`, :class:`TransferSummary`); the workflow's scripts write it.
 Files of one pair (``<pair>`` = ``<source>_to_<target>``):
@@ -38,9 +42,9 @@ from matplotlib.figure import Figure
 from musicfusion import plots
 from musicfusion.io import load_pickle
 from musicfusion.metrics import DECIMALS
-from musicfusion.stats import paired_bootstrap
-from musicfusion.transfer import (build_mapping, label_precision, mapping_metrics, recall_curve, retrieval_metrics,
-                                  retrieval_ranks)
+from musicfusion.stats import holm, paired_bootstrap, permutation_test
+from musicfusion.transfer import (build_mapping, label_precision, mapping_metrics, rank_matrix, recall_curve,
+                                  retrieval_metrics)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ BUNDLE_KEYS = ("source", "target", "dataset", "mappings", "best_on_validation", 
 
 MAPPING_METRICS = ("r2", "cosine_mean")
 SIGNIFICANCE_COLUMNS = ["source", "target", "method_a", "method_b", "n_test", "mrr_a", "mrr_b",
-                        "difference", "ci_low", "ci_high", "p_value", "significant"]
+                        "difference", "ci_low", "ci_high", "p_raw", "p_holm", "significant"]
 
 
 def pair_name(source: str, target: str) -> str:
@@ -60,8 +64,8 @@ def pair_name(source: str, target: str) -> str:
     return f"{source}_to_{target}"
 
 
-# Added by against_chance() from the per-query ranks.
-CHANCE_TEST_COLUMNS = ["mrr_ci_low", "mrr_ci_high", "p_vs_chance"]
+# p_vs_chance comes from run_pair's permutation test; summarize_transfer adds its Holm adjustment.
+CHANCE_TEST_COLUMNS = ["p_vs_chance", "p_vs_chance_holm"]
 
 
 def summary_columns(recall_at) -> list[str]:
@@ -92,15 +96,30 @@ def _split_rows(clips: pd.DataFrame, where: str) -> dict[str, np.ndarray]:
     return masks
 
 
-def evaluate_mapping(mapping, X_eval: np.ndarray, Y_eval: np.ndarray, recall_at,
-                     styles: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
+def mrr_against_chance(ranks: np.ndarray, n_permutations: int, seed: int) -> float:
+    """One-sided permutation p-value of the MRR against chance: the gallery is shuffled, so
+    query i's true item becomes a random one (``ranks`` is :func:`musicfusion.transfer.rank_matrix`)."""
+    rows = np.arange(len(ranks))
+
+    def mrr(order: np.ndarray) -> float:
+        return float(np.mean(1.0 / ranks[rows, order]))
+
+    return permutation_test(mrr, len(ranks), n_permutations, seed)["p_value"]
+
+
+def evaluate_mapping(mapping, X_eval: np.ndarray, Y_eval: np.ndarray, recall_at, styles: np.ndarray | None = None,
+                     n_permutations: int | None = None, seed: int = 0) -> tuple[dict, np.ndarray]:
     """Mapping quality and retrieval metrics of a fitted mapping on aligned rows, and the ranks.
 
-    With ``styles`` (the rows' style labels), also the class-level style precision@K.
+    With ``styles`` (the rows' style labels), also the class-level style precision@K; with
+    ``n_permutations``, the permutation p-value of the MRR against chance (``p_vs_chance``).
     """
     source_emb, target_emb = mapping.embed_source(X_eval), mapping.embed_target(Y_eval)
-    ranks = retrieval_ranks(source_emb, target_emb)
+    all_ranks = rank_matrix(source_emb, target_emb)
+    ranks = np.diag(all_ranks).copy()
     metrics = {**mapping_metrics(target_emb, source_emb), **retrieval_metrics(ranks, recall_at)}
+    if n_permutations:
+        metrics["p_vs_chance"] = mrr_against_chance(all_ranks, n_permutations, seed)
     if styles is not None:
         metrics.update(label_precision(source_emb, target_emb, styles, styles, recall_at))
     return metrics, ranks
@@ -122,7 +141,8 @@ def run_pair(source: str, target: str, X: dict[str, np.ndarray], clips: pd.DataF
 
     ``X`` holds both modalities' feature matrices, rows aligned with ``clips`` (the featurestore's
     clips.csv). ``transfer_params`` needs ``methods`` (name -> ``transfer.methods`` entry),
-    ``pca_components`` and ``recall_at`` (the ``transfer`` section of params.yaml will do).
+    ``pca_components``, ``recall_at`` and ``permutations`` (the ``transfer`` section of
+    params.yaml will do).
     Deterministic for a given seed.
     """
     if source == target:
@@ -141,7 +161,8 @@ def run_pair(source: str, target: str, X: dict[str, np.ndarray], clips: pd.DataF
         started = time.perf_counter()
         mapping = build_mapping(method_params, pca_components, seed).fit(Xs[masks["train"]], Xt[masks["train"]])
         test_metrics, test_ranks = evaluate_mapping(mapping, Xs[masks["test"]], Xt[masks["test"]], recall_at,
-                                                    clips.loc[masks["test"], "style"].to_numpy())
+                                                    clips.loc[masks["test"], "style"].to_numpy(),
+                                                    int(transfer_params["permutations"]), seed)
         val_metrics, _ = evaluate_mapping(mapping, Xs[masks["validation"]], Xt[masks["validation"]], recall_at)
         log.info("%s -> %s %s: test mrr %.4f (chance %.4f), validation mrr %.4f, %.2f s", source, target,
                  name, test_metrics["mrr"], test_metrics["chance_mrr"], val_metrics["mrr"],
@@ -207,7 +228,7 @@ def summary_table(pair_metrics: list[dict]) -> pd.DataFrame:
                          "type": entry["type"], **entry["test"], "n_test": pair["n_test"],
                          "best_on_validation": method == pair["best_on_validation"],
                          "validation_mrr": entry["validation_mrr"]})
-    table = pd.DataFrame(rows)[[c for c in summary_columns(recall_at) if c not in CHANCE_TEST_COLUMNS]]
+    table = pd.DataFrame(rows)[[c for c in summary_columns(recall_at) if c != "p_vs_chance_holm"]]
     numeric = [c for c in table.columns if table[c].dtype.kind == "f"]
     return table.round({c: DECIMALS for c in numeric})
 
@@ -222,8 +243,8 @@ def significance_table(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame],
     """Every two methods of a pair: paired bootstrap of the difference in test MRR (a minus b).
 
     Queries (test clips) are resampled with replacement, the same resample for both methods;
-    the p-value is two-sided for "no difference" (:func:`musicfusion.stats.paired_bootstrap`) and
-    ``significant`` means p < 1 - confidence.
+    the p-value is two-sided for "no difference" (:func:`musicfusion.stats.paired_bootstrap`),
+    Holm-adjusted across the whole table, and ``significant`` means p_holm < 1 - confidence.
     """
     rows = []
     for pair, ranks in zip(pair_metrics, pair_ranks):
@@ -241,10 +262,11 @@ def significance_table(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame],
             rows.append({"source": pair["source"], "target": pair["target"], "method_a": method_a,
                          "method_b": method_b, "n_test": len(a), "mrr_a": float(a.mean()),
                          "mrr_b": float(b.mean()), "difference": boot["difference"],
-                         "ci_low": boot["ci_low"], "ci_high": boot["ci_high"], "p_value": boot["p_value"],
-                         "significant": bool(boot["p_value"] < 1.0 - confidence)})
-    table = pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
-    return table.round({c: DECIMALS for c in ("mrr_a", "mrr_b", "difference", "ci_low", "ci_high")})
+                         "ci_low": boot["ci_low"], "ci_high": boot["ci_high"], "p_raw": boot["p_value"]})
+    table = pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS[:-2])
+    table["p_holm"] = holm(table["p_raw"].to_numpy(dtype=float))
+    table["significant"] = table["p_holm"] < 1.0 - confidence
+    return table.round({c: DECIMALS for c in ("mrr_a", "mrr_b", "difference", "ci_low", "ci_high", "p_raw", "p_holm")})
 
 
 def recall_panels(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame]) -> list[tuple]:
@@ -260,33 +282,12 @@ def recall_panels(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame]) -> l
     return panels
 
 
-def against_chance(table: pd.DataFrame, pair_ranks: list[pd.DataFrame], n_samples: int, seed: int,
-                   confidence: float) -> pd.DataFrame:
-    """Add a bootstrap interval of each method's test MRR and the p-value of 'no better than chance'.
-
-    Queries are resampled with replacement; the statistic is MRR minus the chance MRR of the
-    gallery, so ``p_vs_chance`` is the two-sided p-value of equality with chance.
-    """
+def adjust_against_chance(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``p_vs_chance_holm``: the permutation p-values against chance, Holm-adjusted across
+    every pair and method of the table (one family of tests)."""
     table = table.copy()
-    # The table lists the pairs in the same order as pair_ranks.
-    pairs = list(dict.fromkeys(zip(table["source"], table["target"])))
-    lows, highs, p_values = [], [], []
-    for i, row in enumerate(table.itertuples(index=False)):
-        ranks = pair_ranks[pairs.index((row.source, row.target))]
-        rr = _reciprocal_ranks(ranks, row.method).to_numpy()
-        chance = float(table["chance_mrr"].iloc[i])
-
-        def above_chance(index, rr=rr, chance=chance):
-            return float(rr[index].mean() - chance)
-
-        boot = paired_bootstrap(above_chance, np.zeros(len(rr), dtype=int), n_samples, seed, confidence)
-        lows.append(round(boot["ci_low"] + chance, DECIMALS))
-        highs.append(round(boot["ci_high"] + chance, DECIMALS))
-        p_values.append(round(boot["p_value"], DECIMALS))
-    position = table.columns.get_loc("mrr") + 1
-    table.insert(position, "mrr_ci_low", lows)
-    table.insert(position + 1, "mrr_ci_high", highs)
-    table.insert(position + 2, "p_vs_chance", p_values)
+    table.insert(table.columns.get_loc("p_vs_chance") + 1, "p_vs_chance_holm",
+                 np.round(holm(table["p_vs_chance"].to_numpy(dtype=float)), DECIMALS))
     return table
 
 
@@ -301,11 +302,11 @@ class TransferSummary:
 
 def summarize_transfer(pair_metrics: list[dict], pair_ranks: list[pd.DataFrame], n_samples: int, seed: int,
                        confidence: float) -> TransferSummary:
-    """The transfer table of all pairs with intervals against chance, the tests between methods,
-    and the recall@k figure. ``pair_metrics[i]`` and ``pair_ranks[i]`` are the same pair's
+    """The transfer table of all pairs with Holm-adjusted tests against chance, the tests between
+    methods, and the recall@k figure. ``pair_metrics[i]`` and ``pair_ranks[i]`` are the same pair's
     metrics.json and ranks.csv."""
     if len(pair_metrics) != len(pair_ranks):
         raise ValueError(f"{len(pair_metrics)} metrics files but {len(pair_ranks)} ranks files")
-    table = against_chance(summary_table(pair_metrics), pair_ranks, n_samples, seed, confidence)
+    table = adjust_against_chance(summary_table(pair_metrics))
     significance = significance_table(pair_metrics, pair_ranks, n_samples, seed, confidence)
     return TransferSummary(table, significance, plots.recall_at_k(recall_panels(pair_metrics, pair_ranks)))

@@ -4,6 +4,7 @@
 rule collect:
     output:
         manifest="data/raw/{dataset}/manifest.csv",
+        duplicates="data/raw/{dataset}/duplicates.csv",
         clips=directory("data/raw/{dataset}/clips"),
     log:
         "logs/collect/{dataset}.log",

@@ -18,8 +18,9 @@ PYTHON = sys.executable
 DATASET = resolve_dataset(config)
 SHARDS = [f"{i:03d}" for i in range(config["preprocess"]["n_shards"])]
 METHODS = list(config["methods"])
-# Repeat 0 is the dataset's own split; repeats 1.. re-split the same clips with seed + repeat.
-REPEATS = list(range(config["evaluate"]["n_repeats"]))
+# Repeated stratified group k-fold: fold i is repetition i // folds, test fold i % folds.
+N_FOLDS = config["evaluate"]["folds"] * config["evaluate"]["repetitions"]
+FOLDS = list(range(N_FOLDS))
 TRACKING = config["tracking"]
 TRANSFER = config["transfer"]
 TRANSFER_PAIRS = [f"{source}_to_{target}" for source, target in TRANSFER["pairs"]]
@@ -31,7 +32,7 @@ PRESET_LABEL = DATASET.name if DATASET.is_preset else "user"  # the `preset` tag
 wildcard_constraints:
     dataset="[A-Za-z0-9_-]+",
     shard="[0-9]{3}",
-    repeat="[1-9][0-9]*",
+    fold="[0-9]+",
     method="|".join(METHODS),
     modality="|".join(MODALITIES),
     source="|".join(MODALITIES),
@@ -64,25 +65,37 @@ def method_params(wildcards):
     return config["methods"][wildcards.method]
 
 
-def repeat_seed(wildcards):
-    """Repeat r re-splits with seed + r, so each repeat is fixed and differs from the others."""
-    return config["seed"] + int(wildcards.repeat)
+def _shard_settings(feature_set, features):
+    return {"feature_set": feature_set, "features": features,
+            "sample_rate": config["preprocess"]["audio"]["sample_rate"], "fps": config["preprocess"]["video"]["fps"]}
 
 
 def extract_params(wildcards):
-    """One shard modality's feature settings (and the audio sample rate the features need)."""
-    sample_rate = config["preprocess"]["audio"]["sample_rate"] if wildcards.modality == "audio" else None
-    return {"features": config["features"][wildcards.modality], "sample_rate": sample_rate}
+    """One shard modality's feature settings, and the preprocessed sample and frame rates."""
+    return _shard_settings("content", config["features"][wildcards.modality])
+
+
+def control_params(wildcards):
+    """One shard modality's shortcut-control settings, and the preprocessed sample and frame rates."""
+    return _shard_settings("control", config["features"]["controls"][wildcards.modality])
 
 
 def features_of(dataset):
     return expand("data/processed/{dataset}/features/{modality}.npz", dataset=dataset, modality=MODALITIES)
 
 
-def repeat_features_of(dataset):
-    """The split and text features of every repeat after 0 (repeat 0's are the dataset's own)."""
-    base = f"data/processed/{dataset}/features"
-    return [f"{base}/repeat-{r}/{name}" for r in REPEATS[1:] for name in ("clips.csv", "text.npz")]
+def method_inputs(wildcards):
+    """What one method's training reads: every fold's split and, per modality, its features
+    (the fold's own TF-IDF for text) or its shortcut controls."""
+    method = config["methods"][wildcards.method]
+    base = f"data/processed/{DATASET.name}/features"
+    folds = [f"{base}/fold-{i}/clips.csv" for i in FOLDS]
+    if method["type"] == "control":
+        return folds + [f"{base}/control/{m}.npz" for m in method["modalities"]]
+    files = [f"{base}/{m}.npz" for m in method["modalities"] if m != "text"]
+    if "text" in method["modalities"]:
+        files += [f"{base}/fold-{i}/text.npz" for i in FOLDS]
+    return folds + files
 
 
 def fusion_shaping_params():
@@ -92,8 +105,8 @@ def fusion_shaping_params():
 
 
 def transfer_fit_params():
-    """Only what a transfer job's fit reads: pairs, bootstrap_samples or fusion settings rerun nothing."""
-    return {key: TRANSFER[key] for key in ("methods", "pca_components", "recall_at")}
+    """Only what a transfer job reads: pairs, bootstrap_samples or fusion settings rerun nothing."""
+    return {key: TRANSFER[key] for key in ("methods", "pca_components", "recall_at", "permutations")}
 
 
 def transfer_shaping_params():

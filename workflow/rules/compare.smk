@@ -1,4 +1,4 @@
-# Compare: is a fusion method better than the best single modality? Tests per task.
+# Compare: fusion against the best single modality, each modality against its shortcut control.
 
 
 rule compare:
@@ -17,7 +17,6 @@ rule compare:
         methods=config["methods"],
         tasks=config["tasks"],
         settings=config["evaluate"],
-        seed=config["seed"],
     conda:
         "../envs/musicfusion.yaml"
     script:

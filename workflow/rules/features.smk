@@ -37,6 +37,38 @@ rule gather_features:
         "../scripts/gather_features.py"
 
 
+rule extract_control_shard:
+    input:
+        "data/interim/{dataset}/{modality}/shard-{shard}.npz",
+    output:
+        temp("data/processed/{dataset}/features/control/{modality}/shard-{shard}.npz"),
+    log:
+        "logs/extract_control_shard/{dataset}/{modality}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/extract_control_shard/{dataset}/{modality}/shard-{shard}.tsv"
+    params:
+        extract=control_params,
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/extract_shard.py"
+
+
+rule gather_controls:
+    input:
+        expand("data/processed/{{dataset}}/features/control/{{modality}}/shard-{shard}.npz", shard=SHARDS),
+    output:
+        "data/processed/{dataset}/features/control/{modality}.npz",
+    log:
+        "logs/gather_controls/{dataset}/{modality}.log",
+    benchmark:
+        "results/benchmarks/gather_controls/{dataset}/{modality}.tsv"
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/gather_features.py"
+
+
 rule extract_text:
     input:
         shards=expand("data/interim/{{dataset}}/text/shard-{shard}.npz", shard=SHARDS),
@@ -89,36 +121,36 @@ rule describe_dataset:
         "../scripts/describe_dataset.py"
 
 
-rule split_repeat:
+rule split_fold:
     input:
         "data/processed/{dataset}/features/clips.csv",
     output:
-        "data/processed/{dataset}/features/repeat-{repeat}/clips.csv",
+        "data/processed/{dataset}/features/fold-{fold}/clips.csv",
     log:
-        "logs/split_repeat/{dataset}/repeat-{repeat}.log",
+        "logs/split_fold/{dataset}/fold-{fold}.log",
     benchmark:
-        "results/benchmarks/split_repeat/{dataset}/repeat-{repeat}.tsv"
+        "results/benchmarks/split_fold/{dataset}/fold-{fold}.tsv"
     params:
-        fractions=config["collect"]["splits"],
-        seed=repeat_seed,
-        # Stratified by the first task, as the presets' own split is.
-        stratify_by=config["tasks"][0],
+        folds=config["evaluate"]["folds"],
+        seed=config["seed"],
+        # Stratified by every task's label at once.
+        tasks=config["tasks"],
     conda:
         "../envs/musicfusion.yaml"
     script:
-        "../scripts/split_repeat.py"
+        "../scripts/split_fold.py"
 
 
-rule extract_text_repeat:
+rule extract_text_fold:
     input:
         shards=expand("data/interim/{{dataset}}/text/shard-{shard}.npz", shard=SHARDS),
-        clips="data/processed/{dataset}/features/repeat-{repeat}/clips.csv",
+        clips="data/processed/{dataset}/features/fold-{fold}/clips.csv",
     output:
-        features="data/processed/{dataset}/features/repeat-{repeat}/text.npz",
+        features="data/processed/{dataset}/features/fold-{fold}/text.npz",
     log:
-        "logs/extract_text/{dataset}/repeat-{repeat}.log",
+        "logs/extract_text/{dataset}/fold-{fold}.log",
     benchmark:
-        "results/benchmarks/extract_text/{dataset}/repeat-{repeat}.tsv"
+        "results/benchmarks/extract_text/{dataset}/fold-{fold}.tsv"
     params:
         features=config["features"]["text"],
     conda:

@@ -2,7 +2,8 @@
 # with the committed reference for the dataset (reference/<dataset>/) within a tolerance.
 
 REFERENCE_DIR = f"{config['reproduce']['reference_dir']}/{DATASET.name}"
-REFERENCE_TABLES = ["results/summary.csv"] + [t for t in transfer_outputs() if t.endswith("transfer.csv")]
+REFERENCE_TABLES = ["results/summary.csv", "results/significance.csv"]
+REFERENCE_TABLES += [t for t in transfer_outputs() if t.endswith("transfer.csv")]
 
 
 rule reproduce:

@@ -3,9 +3,8 @@
 
 rule train:
     input:
-        features=features_of(DATASET.name),
         clips=f"{FEATURES}/clips.csv",
-        repeats=repeat_features_of(DATASET.name),
+        features=method_inputs,
     output:
         model="models/{method}/model.pkl",
         predictions="models/{method}/predictions.csv",
@@ -17,7 +16,7 @@ rule train:
         method=method_params,
         tasks=config["tasks"],
         seed=config["seed"],
-        n_repeats=config["evaluate"]["n_repeats"],
+        n_folds=N_FOLDS,
         selection_metric=config["evaluate"]["selection_metric"],
     conda:
         "../envs/musicfusion.yaml"

@@ -3,9 +3,13 @@
 from pathlib import Path
 
 from musicfusion.collect import collect_dataset
+from musicfusion.io import write_csv
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    frame = collect_dataset(snakemake.params.collect, snakemake.params.seed,
-                            Path(snakemake.output.manifest).parent, workers=snakemake.threads)
+    frame, duplicates = collect_dataset(snakemake.params.collect, snakemake.params.seed,
+                                        Path(snakemake.output.manifest).parent, workers=snakemake.threads)
+    write_csv(snakemake.output.duplicates, duplicates)
     print(f"{len(frame)} clips", frame.groupby(["style"]).size().to_dict())
+    print(f"{frame['group'].nunique()} groups; largest:", frame["group"].value_counts().head(5).to_dict())
+    print(f"{len(duplicates)} exact duplicate(s):", duplicates.to_dict("records"))

@@ -1,4 +1,4 @@
-"""Snakemake script for rule compare: fusion gain over the best single modality, with tests."""
+"""Snakemake script for rule compare: fusion against the best single modality, modalities against their controls."""
 
 from pathlib import Path
 
@@ -10,8 +10,7 @@ from musicfusion.workflow import log_to
 with log_to(snakemake.log[0]):
     comparison = compare({Path(p).parent.name: read_table(p) for p in snakemake.input.predictions},
                          {Path(p).parent.name: read_json(p) for p in snakemake.input.metrics},
-                         snakemake.params.methods, snakemake.params.tasks, snakemake.params.settings,
-                         snakemake.params.seed)
+                         snakemake.params.methods, snakemake.params.tasks, snakemake.params.settings)
     write_csv(snakemake.output.significance, comparison.table)
     write_csv(snakemake.output.per_class, comparison.per_class)
     save_png(comparison.figure, snakemake.output.plot)

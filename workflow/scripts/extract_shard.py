@@ -1,11 +1,16 @@
-"""Snakemake script for rule extract_shard: audio or video features of one shard."""
+"""Snakemake script for rules extract_shard / extract_control_shard: one shard's features."""
 
-from musicfusion.featurestore import extract_shard
+from musicfusion.featurestore import extract_control_shard, extract_shard
 from musicfusion.io import load_npz, save_npz
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
     modality, settings = snakemake.wildcards.modality, snakemake.params.extract
-    features = extract_shard(modality, load_npz(snakemake.input[0]), settings["features"], settings["sample_rate"])
+    shard = load_npz(snakemake.input[0])
+    if settings["feature_set"] == "control":
+        features = extract_control_shard(modality, shard, settings["features"], settings["sample_rate"],
+                                         settings["fps"])
+    else:
+        features = extract_shard(modality, shard, settings["features"], settings["sample_rate"])
     save_npz(snakemake.output[0], **features)
-    print(f"{modality}: {len(features['clip_ids'])} clips")
+    print(f"{modality} ({settings['feature_set']}): {len(features['clip_ids'])} clips")

@@ -1,11 +1,11 @@
-"""Snakemake script for rules extract_text / extract_text_repeat: TF-IDF fitted on train only."""
+"""Snakemake script for rules extract_text / extract_text_fold: TF-IDF fitted on train only."""
 
 from musicfusion.featurestore import extract_text
 from musicfusion.io import load_npz, read_table, save_npz, save_pickle
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    # The dataset's own split is the manifest's; a repeat's is its clips.csv.
+    # The dataset's own split is the manifest's; a fold's is its clips.csv.
     split_table = snakemake.input.get("manifest") or snakemake.input.clips
     features, vectorizer = extract_text([load_npz(path) for path in snakemake.input.shards],
                                         read_table(split_table), snakemake.params.features, where=split_table)

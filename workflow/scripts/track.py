@@ -10,14 +10,15 @@ with log_to(snakemake.log[0]):
     method, params = snakemake.wildcards.method, snakemake.params
     metrics, tasks = read_json(snakemake.input.metrics), params.logged["tasks"]
     record = provenance({**params.logged, "method": params.method}, read_json(snakemake.input.fingerprint))
-    rows = method_rows(method, params.method["modalities"], {task: metrics[task] for task in tasks})
+    rows = method_rows(method, params.method, {task: metrics[task] for task in tasks})
     uri = tracking_uri(params.uri)
     runs = log_method_runs(
         uri=uri, experiment=params.experiment, method=method, method_params=params.method,
         rows={row["task"]: row for row in rows.to_dict("records")},
         artifacts={task: [png, snakemake.input.metrics] for task, png in zip(tasks, snakemake.input.confusion)},
         models=load_pickle(snakemake.input.model), params=params.logged,
-        tags={**provenance_tags(record), "preset": params.preset, "kind": "fusion"},
+        tags={**provenance_tags(record), "preset": params.preset, "kind": "fusion",
+              "method_kind": str(rows["kind"].iloc[0])},
         origin=RunOrigin.of(snakemake.rule, project_script(__file__), record, params.manifest))
     write_json(snakemake.output[0], {"experiment": params.experiment, "tracking_uri": uri, "runs": runs})
     print(runs)
