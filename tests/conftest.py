@@ -11,6 +11,8 @@ import pytest
 from musicfusion.config import load_params
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# What a private copy of the project needs to run the workflow (tests/test_workflow.py and others).
+PROJECT_FILES = ["Snakefile", "params.yaml", "workflow", ".dvc/config", ".dvcignore", ".gitignore"]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".numba-cache"))
 
 @pytest.fixture(scope="session")
@@ -34,3 +36,16 @@ def tiny_dataset(params, tmp_path_factory) -> Path:
     _, duplicates = collect_dataset(collect_settings(params, "tiny"), params["seed"], out, workers=2)
     write_csv(out / "duplicates.csv", duplicates)  # as the collect rule does
     return out
+
+
+def copy_project(work: Path) -> Path:
+    """A git repository at ``work`` holding the workflow files of this project, nothing built."""
+    import shutil
+    import subprocess
+
+    for name in PROJECT_FILES:
+        src, dst = PROJECT_ROOT / name, work / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    return work

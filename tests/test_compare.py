@@ -184,16 +184,19 @@ def test_identical_predictions_give_no_gain(constructed):
     assert (per_class.loc[per_class["method"] == "copycat", "gain"] == 0.0).all()
 
 
-def test_methods_tested_on_different_clips_are_refused(constructed):
+def test_methods_tested_on_different_clips_are_compared_on_the_clips_both_have(constructed):
+    """A method is tested on the clips that have its modalities: comparisons use the common ones."""
     predictions, metrics = constructed
+    table, _ = run(predictions, metrics)
+    assert (table["n_clips"] == N_TEST * N_FOLDS).all()  # every test clip of every fold
     fewer = dict(predictions)
     frame = predictions["late_fusion"]
-    fewer["late_fusion"] = frame.drop(index=frame.index[frame["split"] == "test"][0])
-    with pytest.raises(ValueError, match="late_fusion and audio_only"):
-        run(fewer, metrics)
+    fewer["late_fusion"] = frame.drop(index=frame.index[frame["split"] == "test"][:5])
+    row = run(fewer, metrics)[0].set_index("method").loc["late_fusion"]
+    assert row["n_clips"] == N_TEST * N_FOLDS - 5 and row["n_folds"] == N_FOLDS
     renamed = dict(predictions)
-    renamed["late_fusion"] = frame.assign(clip_id=frame["clip_id"].str.replace("t0-000", "t0-999"))
-    with pytest.raises(ValueError, match="same clips"):
+    renamed["late_fusion"] = frame.assign(clip_id="x" + frame["clip_id"])
+    with pytest.raises(ValueError, match="late_fusion and audio_only share no test clip"):
         run(renamed, metrics)
 
 

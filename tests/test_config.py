@@ -20,15 +20,20 @@ def test_shipped_params_are_valid(params):
 def test_presets_resolve_to_data_raw(params):
     spec = resolve_dataset(params, "tiny")
     assert spec.is_preset and spec.manifest == Path("data/raw/tiny/manifest.csv")
-    assert spec.clip_seconds == params["collect"]["presets"]["tiny"]["clip_seconds"]
+    assert spec.modalities == ("audio", "video", "text") and spec.tasks == tuple(params["tasks"])
 
 
-def test_user_dataset_resolves_to_its_manifest(params_copy):
-    params_copy["datasets"] = {"mine": {"manifest": "/x/m.csv", "clip_seconds": 30}}
+def test_user_dataset_resolves_to_its_manifest_modalities_and_tasks(params_copy):
+    params_copy["datasets"] = {"mine": {"manifest": "/x/m.csv", "modalities": ["text", "audio"], "tasks": ["genre"]},
+                               "all": {"manifest": "/y/m.csv"}}
     params_copy["dataset"] = "mine"
     validate_params(params_copy)
     spec = resolve_dataset(params_copy)
-    assert not spec.is_preset and spec.manifest == Path("/x/m.csv") and spec.clip_seconds == 30.0
+    assert not spec.is_preset and spec.manifest == Path("/x/m.csv")
+    assert spec.modalities == ("audio", "text") and spec.tasks == ("genre",)  # modalities in the usual order
+    assert spec.has(["audio"]) and spec.has(["text", "audio"]) and not spec.has(["audio", "video"])
+    defaults = resolve_dataset(params_copy, "all")  # all three modalities, the top-level tasks
+    assert defaults.modalities == ("audio", "video", "text") and defaults.tasks == tuple(params_copy["tasks"])
 
 
 @pytest.mark.parametrize("mutate, fragment", [
@@ -36,6 +41,9 @@ def test_user_dataset_resolves_to_its_manifest(params_copy):
     (lambda p: p["preprocess"].update(on_bad_input="ignore"), "preprocess/on_bad_input"),
     (lambda p: p["methods"]["audio_only"].update(modalities=["smell"]), "methods/audio_only/modalities/0"),
     (lambda p: p.update(unknown_key=1), "unknown_key"),
+    (lambda p: p["preprocess"].update(min_seconds=40.0), "min_seconds is above max_seconds"),
+    (lambda p: p.update(datasets={"bad name": {"manifest": "m.csv"}}), "datasets"),
+    (lambda p: p.update(datasets={"mine": {"manifest": "m.csv", "tasks": ["gen re"]}}), "datasets/mine/tasks/0"),
 ])
 def test_bad_params_are_refused_with_the_key_named(params_copy, mutate, fragment):
     mutate(params_copy)

@@ -133,8 +133,21 @@ def test_audio_rejects_bad_settings_and_shapes():
         audio.extract(sine(440)[None], SAMPLE_RATE, with_changes(AUDIO_PARAMS, pooling=["mean", "median"]))
     with pytest.raises(ValueError, match="delta_orders"):
         audio.extract(sine(440)[None], SAMPLE_RATE, with_changes(AUDIO_PARAMS, delta_orders=[0, 1]))
-    with pytest.raises(ValueError, match="n_clips, n_samples"):
-        audio.extract(sine(440), SAMPLE_RATE, AUDIO_PARAMS)
+    with pytest.raises(ValueError, match="1-D mono samples"):
+        audio.extract(sine(440)[None, None], SAMPLE_RATE, AUDIO_PARAMS)
+
+
+def test_clips_of_different_lengths_are_pooled_over_their_own_length():
+    short, long = sine(440)[: SAMPLE_RATE // 2], np.tile(sine(660), 3)
+    X, _ = audio.extract([short, long], SAMPLE_RATE, AUDIO_PARAMS)
+    alone = [audio.extract([clip], SAMPLE_RATE, AUDIO_PARAMS)[0][0] for clip in (short, long)]
+    np.testing.assert_array_equal(X, np.stack(alone))  # no padding: a clip's features are its own
+    padded = np.concatenate([short, np.zeros(len(long) - len(short), np.float32)])
+    assert not np.allclose(X[0], audio.extract([padded], SAMPLE_RATE, AUDIO_PARAMS)[0][0])
+    few, many = square_clip(2, step_px=4), square_clip(6, step_px=4)
+    V, _ = video.extract([few, many], VIDEO_PARAMS)
+    np.testing.assert_array_equal(V[0], video.extract(few[None], VIDEO_PARAMS)[0][0])
+    np.testing.assert_array_equal(V[1], video.extract(many[None], VIDEO_PARAMS)[0][0])
 
 
 

@@ -8,9 +8,11 @@ import pytest
 
 from musicfusion.featurestore import (clip_table, describe_dataset, extract_control_shard, extract_shard, extract_text,
                                      gather, load_features)
-from musicfusion.io import save_npz, write_csv
+from musicfusion.io import read_table, save_npz, write_csv
 
 SEED = 0
+TASKS = ["style", "instrument"]
+FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 # features.text of params.yaml, with min_df 1 so that a word seen once in training is kept
 TEXT_PARAMS = {"analyzer": "char_wb", "ngram_range": [2, 4], "min_df": 1, "max_features": 5000,
                "sublinear_tf": True}
@@ -66,28 +68,46 @@ def test_extract_shard_of_an_empty_shard_is_skipped_by_gather():
     assert out["clip_ids"].tolist() == ["c1", "c2"]
 
 
-def test_clip_table_follows_the_feature_rows_and_keeps_labels_and_title():
+def test_clip_table_lists_surviving_clips_with_their_modalities_split_labels_and_title():
     manifest = make_manifest()
-    ids = np.array(["c01", "c02", "c03", "c05"])  # c04 and c06 did not survive preprocessing
-    table = clip_table({"audio.npz": ids, "video.npz": ids.copy()}, manifest)
-    assert list(table.columns) == ["clip_id", "split", "style", "instrument", "title"]
-    assert table["clip_id"].tolist() == ids.tolist()
+    audio = [np.array(["c05", "c02"]), np.array(["c01", "c03"])]  # c04 and c06 did not survive
+    text = [np.array(["c02"]), np.array(["c01", "c03"])]  # c05 has no text
+    table = clip_table({"audio": audio, "text": text}, manifest, TASKS, FRACTIONS, SEED)
+    assert list(table.columns) == ["clip_id", "split", "has_audio", "has_text", "style", "instrument", "title"]
+    assert table["clip_id"].tolist() == ["c01", "c02", "c03", "c05"]
+    assert table["has_text"].tolist() == [True, True, True, False] and table["has_audio"].all()
     by_id = manifest.set_index("clip_id")
     for column in ("split", "style", "instrument", "title"):
-        assert table[column].tolist() == by_id.loc[ids, column].tolist()
-    untitled = clip_table({"audio.npz": ids}, manifest.drop(columns="title"))
-    assert list(untitled.columns) == ["clip_id", "split", "style", "instrument"]
-    grouped = clip_table({"audio.npz": ids}, manifest.assign(group=["w1", "w1", "w2", "w3", "w3", "w4"]))
+        assert table[column].tolist() == by_id.loc[table["clip_id"], column].tolist()
+    grouped = clip_table({"audio": audio}, manifest.assign(group=["w1", "w1", "w2", "w3", "w3", "w4"]), TASKS,
+                         FRACTIONS, SEED)
     assert grouped["group"].tolist() == ["w3", "w1", "w3", "w1"]  # the group travels with its clips
+    with pytest.raises(ValueError, match="no clip survived"):
+        clip_table({"audio": [np.array([], dtype=str)]}, manifest, TASKS, FRACTIONS, SEED)
 
 
-def test_clip_table_refuses_modalities_with_different_clips():
-    manifest = make_manifest()
-    with pytest.raises(ValueError, match="video.npz: clip ids differ from audio.npz"):
-        clip_table({"audio.npz": np.array(["c01", "c02"]), "video.npz": np.array(["c01", "c03"])}, manifest)
-    with pytest.raises(ValueError, match="text.npz"):  # same clips, another order
-        clip_table({"audio.npz": np.array(["c01", "c02"]), "video.npz": np.array(["c01", "c02"]),
-                    "text.npz": np.array(["c02", "c01"])}, manifest)
+def test_clip_table_splits_a_manifest_without_a_split_column():
+    manifest = pd.DataFrame({"clip_id": [f"c{i:02d}" for i in range(40)], "genre": ["a", "b"] * 20,
+                             "group": [f"w{i // 2}" for i in range(40)]})
+    ids = {"audio": [manifest["clip_id"].to_numpy()]}
+    table = clip_table(ids, manifest, ["genre"], FRACTIONS, SEED)
+    assert table["split"].value_counts().to_dict() == pytest.approx({"train": 24, "validation": 8, "test": 8}, abs=4)
+    assert (table.groupby("group")["split"].nunique() == 1).all()  # grouped
+    again = clip_table(ids, manifest, ["genre"], FRACTIONS, SEED)
+    assert table["split"].tolist() == again["split"].tolist()  # seeded
+
+
+def test_load_features_keeps_the_clips_that_have_every_asked_modality(tmp_path):
+    ids = ["c1", "c2", "c3", "c4"]
+    write_features(tmp_path, ids, np.random.default_rng(SEED))
+    clips = read_table(tmp_path / "clips.csv").assign(has_audio=True, has_text=[True, False, True, True])
+    write_csv(tmp_path / "clips.csv", clips)
+    text = np.arange(6, dtype=np.float32).reshape(3, 2)
+    save_npz(tmp_path / "text.npz", clip_ids=np.array(["c1", "c3", "c4"]), X=text, feature_names=np.array(["a", "b"]))
+    X, kept = load_features(tmp_path, ["audio", "text"])
+    assert kept["clip_id"].tolist() == ["c1", "c3", "c4"] and np.array_equal(X["text"], text)
+    X, kept = load_features(tmp_path, ["audio"])
+    assert kept["clip_id"].tolist() == ids and len(X["audio"]) == 4
 
 
 def text_shards() -> list[dict]:
@@ -208,11 +228,16 @@ def test_extract_control_shard_gives_named_controls_per_clip():
         extract_control_shard("lyrics", shard, {}, 22050, 5)
 
 
-def test_load_features_refuses_rows_not_aligned_with_the_clip_table(tmp_path):
+def test_load_features_aligns_rows_by_clip_id_and_names_a_missing_clip(tmp_path):
     ids = ["c1", "c2", "c3", "c4"]
-    write_features(tmp_path, ids, np.random.default_rng(SEED))
-    save_npz(tmp_path / "video.npz", clip_ids=np.array(ids[::-1]), X=np.zeros((4, 2), np.float32),
-             feature_names=np.array(["v0", "v1"]))
+    base = write_features(tmp_path, ids, np.random.default_rng(SEED))
+    reversed_video = base["video"][::-1]
+    save_npz(tmp_path / "video.npz", clip_ids=np.array(ids[::-1]), X=reversed_video,
+             feature_names=np.array([f"v{j}" for j in range(reversed_video.shape[1])]))
+    X, _ = load_features(tmp_path, ["video"])
+    assert np.array_equal(X["video"], base["video"])  # rows follow clips.csv, whatever the file's order
+    save_npz(tmp_path / "video.npz", clip_ids=np.array(ids[:3]), X=base["video"][:3],
+             feature_names=np.array([f"v{j}" for j in range(reversed_video.shape[1])]))
     load_features(tmp_path, ["audio"])  # the other modalities still load
-    with pytest.raises(ValueError, match="video.npz: rows are not aligned with clips.csv"):
+    with pytest.raises(ValueError, match="video.npz: rows are not aligned with clips.csv .clip c4 missing"):
         load_features(tmp_path, ["audio", "video"])

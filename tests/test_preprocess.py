@@ -1,4 +1,5 @@
-"""Preprocess: validation of every file, the skip/fail policy, and the shapes of the outputs."""
+"""Preprocess: validation of every file, the skip/fail policy, absent modalities, and the
+ragged (real-length) form of the outputs."""
 
 from __future__ import annotations
 
@@ -10,10 +11,82 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from musicfusion import MODALITIES
 from musicfusion.manifest import read_manifest
-from musicfusion.preprocess import BAD_CLIP_COLUMNS, BadClipError, merge_bad_clip_reports, preprocess_shard
+from musicfusion.preprocess import (
+    ABSENT_COLUMNS,
+    BAD_CLIP_COLUMNS,
+    BadClipError,
+    load_audio,
+    load_video,
+    merge_reports,
+    preprocess_shard,
+    split_ragged,
+)
 
 N_CLIPS = 4
+TASKS = ("style", "instrument")
+SOURCE_RATE = 44100  # the rate the presets render at; the tests' WAVs are resampled like theirs
+# Limits for the tests' own media (a second or two long), whatever params.yaml says.
+LIMITS = {"min_seconds": 1.0, "max_seconds": 30.0, "long_clips": "start"}
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def pre_params(params: dict, policy: str = "fail", **overrides) -> dict:
+    """The ``preprocess`` section with a policy and any top-level overrides (never mutated)."""
+    return dict(params["preprocess"], on_bad_input=policy, **overrides)
+
+
+def limits_of(pre: dict) -> dict:
+    return {k: pre[k] for k in ("min_seconds", "max_seconds", "long_clips")}
+
+
+def run(root: Path, params: dict, policy: str = "fail", modalities=MODALITIES, tasks=TASKS, **overrides):
+    pre = pre_params(params, policy, **overrides)
+    manifest = read_manifest(root / "manifest.csv", modalities, tasks)
+    return preprocess_shard(manifest, root, 0, 1, list(modalities), pre)
+
+
+def tone(seconds: float, freq: float, sr: int = SOURCE_RATE, amplitude: float = 0.3) -> np.ndarray:
+    t = np.arange(int(round(seconds * sr))) / sr
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def write_wav(path: Path, samples: np.ndarray, sr: int = SOURCE_RATE, stereo: bool = True,
+              subtype: str = "PCM_16") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.stack([samples, samples], axis=1) if stereo else samples, sr, subtype=subtype)
+    return path
+
+
+def write_mp4(path: Path, levels, fps: float = 10.0, width: int = 64, height: int = 48) -> Path:
+    """A colour MP4 ('mp4v') whose i-th frame is uniformly grey at ``levels[i]``."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write mp4v here"
+    for level in levels:
+        writer.write(np.full((height, width, 3), int(level), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def write_manifest(root: Path, rows: list[dict], columns: list[str]) -> Path:
+    pd.DataFrame(rows, columns=columns).to_csv(root / "manifest.csv", index=False)
+    return root / "manifest.csv"
+
+
+def rms_dbfs(samples: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(samples.astype(np.float64) ** 2))))
+
+
+def dominant_hz(samples: np.ndarray, sr: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples))))
+    return float(np.argmax(spectrum) * sr / len(samples))
 
 
 @pytest.fixture()
@@ -29,89 +102,429 @@ def small_dataset(tiny_dataset, tmp_path) -> Path:
     return root
 
 
-def run(root: Path, params: dict, policy: str = "fail"):
-    pre = dict(params["preprocess"], on_bad_input=policy)
-    seconds = params["collect"]["presets"]["tiny"]["clip_seconds"]
-    return preprocess_shard(read_manifest(root / "manifest.csv"), root, 0, 1, seconds, pre)
+def edit_manifest(root: Path, row: int, **values) -> str:
+    """Set columns of one manifest row; return its clip_id."""
+    manifest = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
+    for column, value in values.items():
+        manifest.loc[row, column] = value
+    manifest.to_csv(root / "manifest.csv", index=False)
+    return manifest.loc[row, "clip_id"]
 
 
-def test_outputs_have_the_configured_shapes(small_dataset, params):
-    outputs, bad = run(small_dataset, params)
+# --------------------------------------------------------------------------------------------
+# the real clips of the tiny preset
+
+
+def test_outputs_have_the_configured_form(small_dataset, params):
+    outputs, bad, absent = run(small_dataset, params)
     assert bad.empty and list(bad.columns) == BAD_CLIP_COLUMNS
+    assert absent.empty and list(absent.columns) == ABSENT_COLUMNS
+    assert set(outputs) == set(MODALITIES)
+    manifest = pd.read_csv(small_dataset / "manifest.csv", dtype=str, keep_default_na=False)
     pre = params["preprocess"]
-    seconds = params["collect"]["presets"]["tiny"]["clip_seconds"]
+
     audio = outputs["audio"]
-    assert audio["audio"].shape == (N_CLIPS, round(seconds * pre["audio"]["sample_rate"]))
-    rms_dbfs = 20 * np.log10(np.sqrt(np.mean(audio["audio"].astype(np.float64) ** 2, axis=1)))
-    np.testing.assert_allclose(rms_dbfs, pre["audio"]["target_rms_dbfs"], atol=0.01)
+    seconds = [min(sf.info(small_dataset / p).duration, pre["max_seconds"]) for p in manifest["audio_path"]]
+    expected = [round(s * pre["audio"]["sample_rate"]) for s in seconds]
+    assert audio["audio"].dtype == np.float32 and audio["audio"].ndim == 1
+    assert audio["lengths"].dtype == np.int64
+    np.testing.assert_allclose(audio["lengths"], expected, atol=1)
+    assert len(audio["audio"]) == audio["lengths"].sum()
+    clips = split_ragged(audio["audio"], audio["lengths"])
+    assert len(clips) == N_CLIPS
+    for clip in clips:
+        assert rms_dbfs(clip) == pytest.approx(pre["audio"]["target_rms_dbfs"], abs=0.01)
+
     video = outputs["video"]
     v = pre["video"]
-    assert video["frames"].shape == (N_CLIPS, round(seconds * v["fps"]), v["height"], v["width"])
-    assert video["frames"].dtype == np.uint8 and video["frames"].std() > 0
+    clip_seconds = min(params["collect"]["presets"]["tiny"]["clip_seconds"], pre["max_seconds"])
+    assert video["frames"].dtype == np.uint8
+    assert video["frames"].shape == (video["lengths"].sum(), v["height"], v["width"])
+    assert video["lengths"].tolist() == [round(clip_seconds * v["fps"])] * N_CLIPS
+    assert video["frames"].std() > 0
+
     text = outputs["text"]["text"]
+    assert len(text) == N_CLIPS
     assert all(t == " ".join(t.split()) and t == t.lower() for t in text)
     ids = [content["clip_ids"].tolist() for content in outputs.values()]
-    assert ids[0] == ids[1] == ids[2]
+    assert ids[0] == ids[1] == ids[2] == manifest["clip_id"].tolist()
 
 
-def _break(root: Path, kind: str) -> tuple[str, str]:
-    """Damage clip 1 in one way; return (clip_id, expected message fragment)."""
+def _break(root: Path, kind: str, params: dict) -> tuple[str, str, str]:
+    """Damage clip 1 in one way; return (clip_id, expected problem fragment, named file)."""
+    short = params["preprocess"]["min_seconds"] / 2  # too short, whatever params.yaml says
+    long_enough = 2 * params["preprocess"]["min_seconds"]
     manifest = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
     row = manifest.iloc[1]
     if kind == "missing":
         (root / row.audio_path).unlink()
-        return row.clip_id, "file not found"
+        return row.clip_id, "file not found", row.audio_path
     if kind == "empty":
         (root / row.video_path).write_bytes(b"")
-        return row.clip_id, "empty file"
+        return row.clip_id, "empty file", row.video_path
     if kind == "unreadable":
         (root / row.audio_path).write_bytes(b"RIFF not really a wave file" * 10)
-        return row.clip_id, "unreadable audio"
+        return row.clip_id, "unreadable audio", row.audio_path
     if kind == "unreadable_video":
         (root / row.video_path).write_bytes(b"\x00\x01garbage" * 100)
-        return row.clip_id, "unreadable video"
-    if kind == "duration":
-        sf.write(root / row.audio_path, np.zeros((44100, 2), np.float32) + 0.1, 44100)
-        return row.clip_id, "wrong duration"
+        return row.clip_id, "unreadable video", row.video_path
+    if kind == "too_short":
+        write_wav(root / row.audio_path, tone(short, 440.0))
+        return row.clip_id, "too short", row.audio_path
+    if kind == "too_short_video":
+        write_mp4(root / row.video_path, [128] * max(1, int(short * 20)), fps=20)
+        return row.clip_id, "too short", row.video_path
+    if kind == "not_finite":
+        samples = tone(long_enough, 440.0)
+        samples[1000:1010] = np.nan
+        write_wav(root / row.audio_path, samples, subtype="FLOAT")
+        return row.clip_id, "not finite", row.audio_path
+    if kind == "silent":
+        write_wav(root / row.audio_path, np.zeros(int(long_enough * SOURCE_RATE), np.float32))
+        return row.clip_id, "silent", row.audio_path
     if kind == "not_utf8":
         (root / row.text_path).write_bytes("Schöne Müllerin".encode("latin-1"))
-        return row.clip_id, "not UTF-8"
+        return row.clip_id, "not UTF-8", row.text_path
     if kind == "outside":
-        manifest.loc[1, "text_path"] = "../../etc/passwd"
-        manifest.to_csv(root / "manifest.csv", index=False)
-        return row.clip_id, "outside the data root"
+        edit_manifest(root, 1, text_path="../../etc/passwd")
+        return row.clip_id, "outside the data root", "../../etc/passwd"
     if kind == "blank_text":
         (root / row.text_path).write_text("  \n\t ", encoding="utf-8")
-        return row.clip_id, "text is empty"
+        return row.clip_id, "text is empty", row.text_path
     raise AssertionError(kind)
 
 
-KINDS = ["missing", "empty", "unreadable", "unreadable_video", "duration", "not_utf8", "outside", "blank_text"]
+KINDS = ["missing", "empty", "unreadable", "unreadable_video", "too_short", "too_short_video",
+         "not_finite", "silent", "not_utf8", "outside", "blank_text"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_fail_policy_names_the_file_and_returns_nothing(small_dataset, params, kind):
-    clip_id, fragment = _break(small_dataset, kind)
+    clip_id, fragment, file = _break(small_dataset, kind, params)
     with pytest.raises(BadClipError) as err:  # raised before anything is returned to be written
         run(small_dataset, params, policy="fail")
     message = str(err.value)
     assert fragment in message and clip_id in message
+    assert Path(file).name in message and Path(file).name in err.value.path
     assert err.value.clip_id == clip_id
 
 
-@pytest.mark.parametrize("kind", ["missing", "duration", "not_utf8", "outside"])
+@pytest.mark.parametrize("kind", ["missing", "unreadable_video", "too_short", "too_short_video",
+                                  "not_finite", "not_utf8", "outside"])
 def test_skip_policy_drops_the_clip_everywhere_and_reports_it(small_dataset, params, kind):
-    clip_id, fragment = _break(small_dataset, kind)
-    outputs, bad = run(small_dataset, params, policy="skip")
+    clip_id, fragment, file = _break(small_dataset, kind, params)
+    outputs, bad, absent = run(small_dataset, params, policy="skip")
     assert bad["clip_id"].tolist() == [clip_id]
     assert fragment in bad["problem"].iloc[0]
+    assert Path(file).name in bad["path"].iloc[0]
+    assert absent.empty  # a bad file is not an absent modality
     for content in outputs.values():
         ids = content["clip_ids"].tolist()
         assert clip_id not in ids and len(ids) == N_CLIPS - 1
+    for modality, key in (("audio", "audio"), ("video", "frames")):
+        assert len(outputs[modality]["lengths"]) == N_CLIPS - 1
+        assert len(outputs[modality][key]) == outputs[modality]["lengths"].sum()
 
 
-def test_merged_report_lists_every_shard():
+def test_fail_policy_raises_even_when_the_bad_clip_is_the_last(small_dataset, params):
+    manifest = pd.read_csv(small_dataset / "manifest.csv", dtype=str, keep_default_na=False)
+    (small_dataset / manifest["audio_path"].iloc[-1]).unlink()
+    with pytest.raises(BadClipError, match="file not found"):
+        run(small_dataset, params, policy="fail")
+
+
+def test_unknown_policy_is_refused(small_dataset, params):
+    with pytest.raises(ValueError, match="on_bad_input"):
+        run(small_dataset, params, policy="ignore")
+
+
+# --------------------------------------------------------------------------------------------
+# absent modalities
+
+
+def test_empty_text_path_is_absent_not_bad_and_the_clip_keeps_its_other_modalities(small_dataset, params):
+    clip_id = edit_manifest(small_dataset, 2, text_path="")
+    outputs, bad, absent = run(small_dataset, params, policy="fail")  # does not raise
+    assert bad.empty
+    assert absent.values.tolist() == [[clip_id, "text"]]
+    assert list(absent.columns) == ABSENT_COLUMNS
+    assert clip_id in outputs["audio"]["clip_ids"] and clip_id in outputs["video"]["clip_ids"]
+    assert len(outputs["audio"]["clip_ids"]) == len(outputs["video"]["clip_ids"]) == N_CLIPS
+    assert clip_id not in outputs["text"]["clip_ids"]
+    assert len(outputs["text"]["clip_ids"]) == len(outputs["text"]["text"]) == N_CLIPS - 1
+    assert len(outputs["audio"]["lengths"]) == N_CLIPS
+
+
+def test_absent_audio_and_video_leave_the_ragged_arrays_consistent(small_dataset, params):
+    a = edit_manifest(small_dataset, 0, audio_path="   ")  # whitespace only counts as empty
+    b = edit_manifest(small_dataset, 3, video_path="", text_path="")
+    outputs, bad, absent = run(small_dataset, params, policy="fail")
+    assert bad.empty
+    assert sorted(map(tuple, absent.values.tolist())) == sorted([(a, "audio"), (b, "video"), (b, "text")])
+    assert a not in outputs["audio"]["clip_ids"] and len(outputs["audio"]["lengths"]) == N_CLIPS - 1
+    assert b not in outputs["video"]["clip_ids"] and len(outputs["video"]["lengths"]) == N_CLIPS - 1
+    assert len(outputs["audio"]["audio"]) == outputs["audio"]["lengths"].sum()
+    assert len(outputs["video"]["frames"]) == outputs["video"]["lengths"].sum()
+
+
+@pytest.mark.parametrize("policy", ["fail", "skip"])
+def test_a_clip_with_no_path_at_all_is_bad(small_dataset, params, policy):
+    clip_id = edit_manifest(small_dataset, 1, audio_path="", video_path="", text_path="")
+    if policy == "fail":
+        with pytest.raises(BadClipError, match="no path given for any modality") as err:
+            run(small_dataset, params, policy=policy)
+        assert err.value.clip_id == clip_id
+        return
+    outputs, bad, absent = run(small_dataset, params, policy=policy)
+    assert bad["clip_id"].tolist() == [clip_id]
+    assert "no path given for any modality" in bad["problem"].iloc[0]
+    assert absent.empty
+    for content in outputs.values():
+        assert clip_id not in content["clip_ids"] and len(content["clip_ids"]) == N_CLIPS - 1
+
+
+def test_a_bad_clip_with_an_absent_modality_is_only_reported_bad(small_dataset, params):
+    manifest = pd.read_csv(small_dataset / "manifest.csv", dtype=str, keep_default_na=False)
+    clip_id = edit_manifest(small_dataset, 1, text_path="")
+    (small_dataset / manifest["audio_path"].iloc[1]).unlink()
+    outputs, bad, absent = run(small_dataset, params, policy="skip")
+    assert bad["clip_id"].tolist() == [clip_id] and absent.empty
+    assert all(clip_id not in content["clip_ids"] for content in outputs.values())
+
+
+def test_every_clip_lacking_a_modality_leaves_it_empty(small_dataset, params):
+    manifest = pd.read_csv(small_dataset / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest["video_path"] = ""
+    manifest.to_csv(small_dataset / "manifest.csv", index=False)
+    outputs, bad, absent = run(small_dataset, params, policy="fail")
+    v = params["preprocess"]["video"]
+    assert bad.empty and len(absent) == N_CLIPS and set(absent["modality"]) == {"video"}
+    assert outputs["video"]["clip_ids"].shape == (0,) and outputs["video"]["lengths"].shape == (0,)
+    assert outputs["video"]["frames"].shape == (0, v["height"], v["width"])
+    assert outputs["video"]["frames"].dtype == np.uint8
+    assert len(outputs["audio"]["clip_ids"]) == N_CLIPS
+
+
+# --------------------------------------------------------------------------------------------
+# datasets with fewer modalities
+
+
+def test_audio_only_dataset_reads_and_returns_only_audio(tmp_path, params):
+    root = tmp_path / "songs"
+    write_wav(root / "a.wav", tone(1.5, 330.0))
+    write_wav(root / "sub" / "b.wav", tone(2.5, 550.0), stereo=False)
+    write_manifest(root, [{"clip_id": "a", "audio_path": "a.wav", "genre": "x"},
+                          {"clip_id": "b", "audio_path": "sub/b.wav", "genre": "y"}],
+                   ["clip_id", "audio_path", "genre"])
+    outputs, bad, absent = run(root, params, modalities=["audio"], tasks=["genre"], **LIMITS)
+    assert bad.empty and absent.empty
+    assert set(outputs) == {"audio"}
+    sr = params["preprocess"]["audio"]["sample_rate"]
+    assert outputs["audio"]["clip_ids"].tolist() == ["a", "b"]
+    assert outputs["audio"]["lengths"].tolist() == [round(1.5 * sr), round(2.5 * sr)]
+
+
+def test_only_the_datasets_modalities_are_read(tmp_path, params):
+    root = tmp_path / "songs"
+    write_wav(root / "a.wav", tone(1.5, 330.0))
+    (root / "a.txt").write_text("Hello  World\n", encoding="utf-8")
+    (root / "broken.mp4").write_bytes(b"not a video" * 10)
+    write_manifest(root, [{"clip_id": "a", "audio_path": "a.wav", "video_path": "broken.mp4",
+                           "text_path": "a.txt", "genre": "x"}],
+                   ["clip_id", "audio_path", "video_path", "text_path", "genre"])
+    outputs, bad, absent = run(root, params, modalities=["audio", "text"], tasks=["genre"], **LIMITS)
+    assert bad.empty and absent.empty
+    assert set(outputs) == {"audio", "text"}
+    assert outputs["text"]["text"].tolist() == ["hello world"]
+
+
+# --------------------------------------------------------------------------------------------
+# real lengths: no padding, cut to max_seconds, too short below min_seconds
+
+
+def test_clips_keep_their_own_lengths_without_padding(tmp_path, params):
+    root = tmp_path / "var"
+    write_wav(root / "a.wav", tone(1.2, 440.0))
+    write_wav(root / "b.wav", tone(2.6, 660.0, amplitude=0.05))
+    write_mp4(root / "a.mp4", [60] * 12)   # 1.2 s at 10 fps
+    write_mp4(root / "b.mp4", [180] * 20)  # 2.0 s
+    (root / "a.txt").write_text("A", encoding="utf-8")
+    (root / "b.txt").write_text("B", encoding="utf-8")
+    columns = ["clip_id", "audio_path", "video_path", "text_path", "style", "instrument"]
+    write_manifest(root, [dict(zip(columns, ["a", "a.wav", "a.mp4", "a.txt", "s", "i"])),
+                          dict(zip(columns, ["b", "b.wav", "b.mp4", "b.txt", "s", "i"]))], columns)
+    outputs, bad, absent = run(root, params, **LIMITS)
+    assert bad.empty and absent.empty
+    pre = params["preprocess"]
+    sr, v = pre["audio"]["sample_rate"], pre["video"]
+
+    audio = outputs["audio"]
+    assert audio["lengths"].tolist() == [round(1.2 * sr), round(2.6 * sr)]
+    assert audio["audio"].shape == (audio["lengths"].sum(),)
+    clips = split_ragged(audio["audio"], audio["lengths"])
+    assert [len(c) for c in clips] == audio["lengths"].tolist()
+    np.testing.assert_array_equal(np.concatenate(clips), audio["audio"])
+    for clip, hz in zip(clips, (440.0, 660.0)):
+        assert rms_dbfs(clip) == pytest.approx(pre["audio"]["target_rms_dbfs"], abs=0.01)
+        assert dominant_hz(clip, sr) == pytest.approx(hz, abs=3)
+        assert np.abs(clip[-100:]).max() > 0.01  # the tone runs to the end: nothing padded on
+
+    video = outputs["video"]
+    assert video["lengths"].tolist() == [round(1.2 * v["fps"]), round(2.0 * v["fps"])]
+    assert video["frames"].shape == (video["lengths"].sum(), v["height"], v["width"])
+    frames = split_ragged(video["frames"], video["lengths"])
+    assert [f.shape[0] for f in frames] == video["lengths"].tolist()
+    np.testing.assert_allclose([f.mean() for f in frames[0]], 60, atol=4)
+    np.testing.assert_allclose([f.mean() for f in frames[1]], 180, atol=4)
+
+
+def test_split_ragged_round_trip_and_empty():
+    lengths = np.array([3, 1, 2], dtype=np.int64)
+    flat = np.arange(6 * 2 * 2).reshape(6, 2, 2)
+    parts = split_ragged(flat, lengths)
+    assert [p.shape for p in parts] == [(3, 2, 2), (1, 2, 2), (2, 2, 2)]
+    np.testing.assert_array_equal(np.concatenate(parts), flat)
+    assert split_ragged(np.zeros(0, np.float32), np.zeros(0, np.int64)) == []
+
+
+@pytest.mark.parametrize(("long_clips", "kept_hz"), [("start", 300.0), ("middle", 1000.0)])
+def test_long_audio_is_cut_to_max_seconds_keeping_start_or_middle(tmp_path, params, long_clips, kept_hz):
+    # three seconds: a 300 Hz second, a 1000 Hz second, a 3000 Hz second
+    path = write_wav(tmp_path / "long.wav", np.concatenate([tone(1.0, hz) for hz in (300.0, 1000.0, 3000.0)]))
+    pre = pre_params(params, min_seconds=0.5, max_seconds=1.0, long_clips=long_clips)
+    samples = load_audio("long", path, limits_of(pre), pre["audio"])
+    sr = pre["audio"]["sample_rate"]
+    assert len(samples) == sr  # exactly max_seconds
+    assert dominant_hz(samples, sr) == pytest.approx(kept_hz, abs=3)
+    assert rms_dbfs(samples) == pytest.approx(pre["audio"]["target_rms_dbfs"], abs=0.01)
+
+
+@pytest.mark.parametrize(("long_clips", "first_second"), [("start", 0), ("middle", 1)])
+def test_long_audio_keeps_exactly_the_expected_samples(tmp_path, params, long_clips, first_second):
+    # at the target rate (no resampling) the kept samples are the file's, scaled
+    sr = params["preprocess"]["audio"]["sample_rate"]
+    first = first_second * sr
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, 3 * sr).astype(np.float32)
+    path = write_wav(tmp_path / "noise.wav", noise, sr=sr, stereo=False, subtype="FLOAT")
+    pre = pre_params(params, min_seconds=0.5, max_seconds=1.0, long_clips=long_clips)
+    samples = load_audio("noise", path, limits_of(pre), pre["audio"])
+    window = noise[first:first + sr]
+    assert len(samples) == len(window)
+    np.testing.assert_allclose(samples / samples.std(), window / window.std(), atol=1e-4)
+
+
+def test_loudness_is_normalised_on_the_kept_window(tmp_path, params):
+    # a loud first second, then two quiet ones: the middle second kept is quiet, and it is that
+    # window that must reach the target (not the whole file, nor the first second)
+    sr = params["preprocess"]["audio"]["sample_rate"]
+    samples = np.concatenate([tone(1.0, 440.0, amplitude=0.9), tone(2.0, 440.0, amplitude=0.01)])
+    path = write_wav(tmp_path / "loud_then_quiet.wav", samples)
+    target = params["preprocess"]["audio"]["target_rms_dbfs"]
+    for long_clips in ("start", "middle"):
+        pre = pre_params(params, min_seconds=0.5, max_seconds=1.0, long_clips=long_clips)
+        kept = load_audio("lq", path, limits_of(pre), pre["audio"])
+        assert len(kept) == sr
+        assert rms_dbfs(kept) == pytest.approx(target, abs=0.01)
+        # the middle window is all quiet tone: flat envelope, no loud burst scaled down
+        if long_clips == "middle":
+            first, last = kept[: sr // 4], kept[-sr // 4:]
+            assert rms_dbfs(first) == pytest.approx(rms_dbfs(last), abs=0.2)
+
+
+@pytest.mark.parametrize(("long_clips", "first_frame"), [("start", 0), ("middle", 10)])
+def test_long_video_is_cut_to_max_seconds_keeping_start_or_middle(tmp_path, params, long_clips, first_frame):
+    levels = [20 + 7 * i for i in range(30)]  # 3 s at 10 fps, each frame its own grey
+    path = write_mp4(tmp_path / "long.mp4", levels)
+    pre = pre_params(params, min_seconds=0.5, max_seconds=1.0, long_clips=long_clips)
+    v = dict(pre["video"], fps=5)
+    frames = load_video("long", path, limits_of(pre), v)
+    assert frames.shape == (round(1.0 * v["fps"]), v["height"], v["width"]) and frames.dtype == np.uint8
+    step = 10 // v["fps"]  # source frames per kept frame
+    expected = [levels[first_frame + j * step] for j in range(len(frames))]
+    np.testing.assert_allclose([f.mean() for f in frames], expected, atol=4)
+
+
+def test_a_clip_cut_in_a_dataset_has_max_seconds(tmp_path, params):
+    root = tmp_path / "long"
+    write_wav(root / "long.wav", tone(3.0, 440.0))
+    write_wav(root / "short.wav", tone(1.5, 440.0))
+    write_manifest(root, [{"clip_id": "long", "audio_path": "long.wav", "genre": "x"},
+                          {"clip_id": "short", "audio_path": "short.wav", "genre": "x"}],
+                   ["clip_id", "audio_path", "genre"])
+    outputs, bad, _ = run(root, params, modalities=["audio"], tasks=["genre"],
+                           **dict(LIMITS, max_seconds=2.0))
+    sr = params["preprocess"]["audio"]["sample_rate"]
+    assert bad.empty
+    assert outputs["audio"]["lengths"].tolist() == [2 * sr, round(1.5 * sr)]
+
+
+def test_too_short_audio_is_bad_and_named(tmp_path, params):
+    path = write_wav(tmp_path / "short.wav", tone(0.8, 440.0))
+    pre = pre_params(params, min_seconds=1.0)
+    with pytest.raises(BadClipError, match="too short") as err:
+        load_audio("short", path, limits_of(pre), pre["audio"])
+    assert "short.wav" in str(err.value) and err.value.modality == "audio"
+
+
+def test_audio_of_exactly_min_seconds_is_kept(tmp_path, params):
+    sr = params["preprocess"]["audio"]["sample_rate"]
+    path = write_wav(tmp_path / "exact.wav", tone(1.0, 440.0, sr=sr), sr=sr)
+    pre = pre_params(params, min_seconds=1.0)
+    assert len(load_audio("exact", path, limits_of(pre), pre["audio"])) == sr
+
+
+def test_too_short_video_is_bad_and_named(tmp_path, params):
+    path = write_mp4(tmp_path / "short.mp4", [100] * 8)  # 0.8 s
+    pre = pre_params(params, min_seconds=1.0)
+    with pytest.raises(BadClipError, match="too short") as err:
+        load_video("short", path, limits_of(pre), pre["video"])
+    assert "short.mp4" in str(err.value) and err.value.modality == "video"
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_float_wav_is_bad(tmp_path, params, value):
+    samples = tone(2.0, 440.0)
+    samples[5000] = value
+    path = write_wav(tmp_path / "nan.wav", samples, subtype="FLOAT")
+    pre = pre_params(params, **LIMITS)
+    with pytest.raises(BadClipError, match="not finite") as err:
+        load_audio("nan", path, limits_of(pre), pre["audio"])
+    assert "nan.wav" in str(err.value) and "unreadable" not in err.value.problem
+
+
+def test_non_finite_samples_outside_the_kept_window_do_not_matter(tmp_path, params):
+    samples = tone(3.0, 440.0)
+    samples[-10:] = np.nan  # in the last second, cut away under long_clips: start
+    path = write_wav(tmp_path / "tail.wav", samples, subtype="FLOAT")
+    pre = pre_params(params, min_seconds=0.5, max_seconds=1.0, long_clips="start")
+    kept = load_audio("tail", path, limits_of(pre), pre["audio"])
+    assert np.isfinite(kept).all() and len(kept) == pre["audio"]["sample_rate"]
+
+
+# --------------------------------------------------------------------------------------------
+# shard reports
+
+
+def test_merged_reports_list_every_shard():
     a = pd.DataFrame([{"clip_id": "z", "modality": "audio", "path": "p", "problem": "x"}])
     b = pd.DataFrame([{"clip_id": "c", "modality": "text", "path": "q", "problem": "y"}])
-    merged = merge_bad_clip_reports([a, b])
-    assert merged["clip_id"].tolist() == ["c", "z"]
+    merged = merge_reports([a, b], BAD_CLIP_COLUMNS)
+    assert merged["clip_id"].tolist() == ["c", "z"] and list(merged.columns) == BAD_CLIP_COLUMNS
+    absent = merge_reports([pd.DataFrame([["b", "video"], ["a", "text"]], columns=ABSENT_COLUMNS),
+                            pd.DataFrame([["a", "audio"]], columns=ABSENT_COLUMNS)], ABSENT_COLUMNS)
+    assert absent.values.tolist() == [["a", "audio"], ["a", "text"], ["b", "video"]]
+    empty = merge_reports([], ABSENT_COLUMNS)
+    assert empty.empty and list(empty.columns) == ABSENT_COLUMNS
+
+
+def test_shards_cover_every_clip_once(small_dataset, params):
+    pre = pre_params(params)
+    manifest = read_manifest(small_dataset / "manifest.csv")
+    seen = []
+    for shard in range(2):
+        outputs, bad, absent = preprocess_shard(manifest, small_dataset, shard, 2, ["text"], pre)
+        assert bad.empty and absent.empty
+        seen += outputs["text"]["clip_ids"].tolist()
+    assert sorted(seen) == sorted(manifest["clip_id"]) and len(seen) == N_CLIPS
+    with pytest.raises(ValueError, match="out of range"):
+        preprocess_shard(manifest, small_dataset, 2, 2, ["text"], pre)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import cv2
@@ -90,7 +91,7 @@ def project(params, tmp_path_factory) -> Path:
     for source, target in (("text", "audio"), ("video", "audio")):
         X, library = load_features(features, [source, target])
         result = run_pair(source, target, X, library, p["transfer"], p["seed"], dataset=DATASET)
-        save_pickle(root / "models" / "transfer" / f"{source}_to_{target}.pkl", result.bundle)
+        save_pickle(root / "models" / DATASET / "transfer" / f"{source}_to_{target}.pkl", result.bundle)
     return root
 
 
@@ -171,8 +172,12 @@ def test_project_problems_are_explained(project, tmp_path):
         recommend(params, "text", "organ", target="video", root=project)
     with pytest.raises(RecommendError, match="transfer model not found; run the workflow first"):
         recommend(params, "text", "organ", root=tmp_path)
+    # Models live per dataset; a bundle of another dataset under this one's folder is refused.
+    elsewhere = tmp_path / "models" / "default" / "transfer" / "text_to_audio.pkl"
+    elsewhere.parent.mkdir(parents=True)
+    shutil.copyfile(project / "models" / DATASET / "transfer" / "text_to_audio.pkl", elsewhere)
     with pytest.raises(RecommendError, match="fitted on dataset 'tiny' but 'default' is selected"):
-        recommend(params, "text", "organ", root=project, dataset="default")
+        recommend(params, "text", "organ", root=tmp_path, dataset="default")
     with pytest.raises(RecommendError, match="is in the vocabulary"):
         # Shares no word and no character n-gram with the training texts, whatever the analyzer.
         recommend(params, "text", "☃☃☃ ✓✓✓", root=project)

@@ -196,3 +196,24 @@ def test_train_is_deterministic_for_a_seed():
     pd.testing.assert_frame_equal(late, late_again)
     _, reseeded = train(MLP_MULTITASK, TASKS, folds(2), SEED + 1)
     assert not np.array_equal(first["confidence"].to_numpy(), reseeded["confidence"].to_numpy())
+
+
+def test_unlabelled_clips_are_left_out_of_that_task_only(dataset):
+    X, clips = dataset
+    unlabelled = clips["clip_id"].isin(["clip000", "clip009", "clip012", "clip014"])  # train, val, test rows
+    partial = clips.assign(style=np.where(unlabelled, "", clips["style"]))
+    models = fit_method(SINGLE, TASKS, X, partial, SEED)
+    trained_on = int(((partial["split"] == "train") & (partial["style"] != "")).sum())
+    assert models["style"].models_["audio"][-1].n_features_in_ == X["audio"].shape[1]
+    assert models["style"].models_["audio"][0].n_samples_seen_ == trained_on
+    assert models["instrument"].models_["audio"][0].n_samples_seen_ == int((clips["split"] == "train").sum())
+    table = predict_table(models, TASKS, X, partial)
+    style_rows = table[table["task"] == "style"]
+    assert not set(style_rows["clip_id"]) & set(partial.loc[unlabelled, "clip_id"])
+    assert "" not in set(style_rows["true"])
+    instrument_rows = table[table["task"] == "instrument"]
+    assert set(partial.loc[unlabelled & partial["split"].isin(["validation", "test"]), "clip_id"]) <= set(
+        instrument_rows["clip_id"])
+    # a multi-task model learns from the clips labelled for every task
+    multi = fit_method(MLP_MULTITASK, TASKS, X, partial, SEED)["style"]
+    assert multi.classes_[0].tolist() == sorted(set(STYLES))

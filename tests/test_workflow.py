@@ -12,11 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT
+from conftest import copy_project
 
 pytestmark = pytest.mark.workflow
 BIN = Path(sys.executable).parent
-PROJECT_FILES = ["Snakefile", "params.yaml", "workflow", ".dvc/config", ".dvcignore", ".gitignore"]
 
 
 def snakemake(workdir: Path, *args: str, cores: int = 2, expect_success: bool = True) -> subprocess.CompletedProcess:
@@ -39,12 +38,7 @@ def planned_jobs(workdir: Path) -> set[str]:
 @pytest.fixture(scope="module")
 def project(tiny_dataset, tmp_path_factory) -> Path:
     """A git + DVC project with the workflow, the tiny dataset already rendered, and one full run."""
-    work = tmp_path_factory.mktemp("project")
-    for name in PROJECT_FILES:
-        src, dst = PROJECT_ROOT / name, work / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    work = copy_project(tmp_path_factory.mktemp("project"))
     # The session already rendered tiny; Snakemake accepts existing outputs of collect.
     shutil.copytree(tiny_dataset, work / "data/raw/tiny")
     snakemake(work)
@@ -52,12 +46,12 @@ def project(tiny_dataset, tmp_path_factory) -> Path:
 
 
 def test_every_method_and_task_has_a_result_and_an_mlflow_run(project, params):
-    summary = pd.read_csv(project / "results/summary.csv")
+    summary = pd.read_csv(project / "results/tiny/summary.csv")
     expected = {(m, t) for m in params["methods"] for t in params["tasks"]}
     assert set(zip(summary["method"], summary["task"])) == expected
     metrics = summary[["accuracy", "precision_macro", "recall_macro", "f1_macro"]]
     assert ((metrics >= 0) & (metrics <= 1)).all().all()
-    assert (project / "results/summary.md").read_text().count("\n") >= len(expected) + 2
+    assert (project / "results/tiny/summary.md").read_text().count("\n") >= len(expected) + 2
 
     import mlflow
 
@@ -102,10 +96,10 @@ def test_no_group_straddles_train_and_test_in_any_fold(project, params):
 
 
 def test_controls_are_methods_and_comparisons_are_holm_corrected(project, params):
-    summary = pd.read_csv(project / "results/summary.csv")
+    summary = pd.read_csv(project / "results/tiny/summary.csv")
     controls = [m for m, p in params["methods"].items() if p["type"] == "control"]
     assert set(summary.loc[summary["kind"] == "control", "method"]) == set(controls) and controls
-    significance = pd.read_csv(project / "results/significance.csv")
+    significance = pd.read_csv(project / "results/tiny/significance.csv")
     assert set(significance["comparison"]) == {"modality_vs_control", "fusion_vs_best_single"}
     assert (significance["p_holm"] >= significance["p_raw"]).all()
     assert (significance["gain_ci_low"] <= significance["gain"]).all()
@@ -134,9 +128,9 @@ def test_changing_one_method_reruns_only_that_method(project):
 
 def test_rerunning_on_one_core_gives_bit_identical_results(project, params):
     """The first run used 2 cores; retraining every method on 1 core must change nothing."""
-    tables = ["results/summary.csv", "results/significance.csv", "results/transfer.csv"]
-    tables += [f"models/{m}/predictions.csv" for m in params["methods"]]
-    tables += [f"results/methods/{m}/metrics.json" for m in params["methods"]]
+    tables = ["results/tiny/summary.csv", "results/tiny/significance.csv", "results/tiny/transfer.csv"]
+    tables += [f"models/tiny/{m}/predictions.csv" for m in params["methods"]]
+    tables += [f"results/tiny/methods/{m}/metrics.json" for m in params["methods"]]
     before = {t: (project / t).read_bytes() for t in tables}
     snakemake(project, "--forcerun", "train", "transfer", cores=1)
     assert {t: (project / t).read_bytes() for t in tables} == before
@@ -153,15 +147,15 @@ def test_restoring_raw_data_with_dvc_reruns_nothing(project):
 
 def test_transfer_has_a_row_per_pair_and_method_and_an_mlflow_run_each(project, params):
     transfer = params["transfer"]
-    table = pd.read_csv(project / "results/transfer.csv")
+    table = pd.read_csv(project / "results/tiny/transfer.csv")
     expected = {(s, t, m) for s, t in transfer["pairs"] for m in transfer["methods"]}
     assert set(zip(table["source"], table["target"], table["method"])) == expected
     assert len(table) == len(expected)
     assert table.groupby(["source", "target"])["best_on_validation"].sum().eq(1).all()
     for pair in {f"{s}_to_{t}" for s, t in transfer["pairs"]}:
-        assert (project / f"models/transfer/{pair}.pkl").is_file()
-    assert (project / "results/recall_at_k.png").read_bytes().startswith(b"\x89PNG")
-    significance = pd.read_csv(project / "results/transfer_significance.csv")
+        assert (project / f"models/tiny/transfer/{pair}.pkl").is_file()
+    assert (project / "results/tiny/recall_at_k.png").read_bytes().startswith(b"\x89PNG")
+    significance = pd.read_csv(project / "results/tiny/transfer_significance.csv")
     n_methods = len(transfer["methods"])
     assert len(significance) == len(transfer["pairs"]) * n_methods * (n_methods - 1) // 2
     assert significance["p_raw"].between(0, 1).all() and (significance["p_holm"] >= significance["p_raw"]).all()
@@ -255,10 +249,10 @@ REPORT_CATEGORIES = ["Data", "Results", "Confusion matrices", "Transfer", "Prove
 def test_the_html_report_holds_every_result_and_renders_offline(project, params, tmp_path):
     snakemake(project, "--report", "report.html")
     html = (project / "report.html").read_text(encoding="utf-8")
-    expected = ["results/summary.csv", "results/significance.csv", "results/fusion_gain.png",
-                "results/transfer.csv", "results/recall_at_k.png", "results/dataset.csv",
-                "results/provenance.json", "results/method_comparison.png"]
-    expected += [f"results/methods/{m}/confusion_{t}.png" for m in params["methods"] for t in params["tasks"]]
+    expected = ["results/tiny/summary.csv", "results/tiny/significance.csv", "results/tiny/fusion_gain.png",
+                "results/tiny/transfer.csv", "results/tiny/recall_at_k.png", "results/tiny/dataset.csv",
+                "results/tiny/provenance.json", "results/tiny/method_comparison.png"]
+    expected += [f"results/tiny/methods/{m}/confusion_{t}.png" for m in params["methods"] for t in params["tasks"]]
     missing = [name for name in expected if name not in html]
     assert not missing, f"report lacks {missing}"
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

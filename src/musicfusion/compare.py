@@ -32,7 +32,7 @@ from musicfusion.train import typed_predictions
 COMPARED_METRIC = "recall_macro"
 SIGNIFICANCE_COLUMNS = ["task", "comparison", "method", "modalities", "baseline", "recall_macro",
                         "baseline_recall_macro", "gain", "gain_ci_low", "gain_ci_high", "t", "df", "p_raw",
-                        "p_holm", "significant", "n_folds"]
+                        "p_holm", "significant", "n_folds", "n_clips"]
 ROUNDED = ("recall_macro", "baseline_recall_macro", "gain", "gain_ci_low", "gain_ci_high", "t", "p_raw", "p_holm")
 
 
@@ -61,25 +61,36 @@ def _per_fold(rows: pd.DataFrame) -> np.ndarray:
     return np.array([macro_recall(g["true"], g["predicted"]) for _, g in rows.groupby("fold", sort=True)])
 
 
+def _common_rows(ours: pd.DataFrame, base: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both methods' test rows restricted to the clips both were tested on, in one order.
+
+    Methods differ in their clips when a dataset's clips lack some modality: a method is
+    tested on the clips that have its modalities, so a comparison uses the clips both have.
+    """
+    keys = ["fold", "clip_id"]
+    common = ours[keys].merge(base[keys], on=keys)
+    return tuple(rows.merge(common, on=keys).sort_values(keys).reset_index(drop=True) for rows in (ours, base))
+
+
 def compare_pair(method: str, baseline: str, predictions: dict[str, pd.DataFrame], task: str,
                  confidence: float) -> dict:
-    """``method`` against ``baseline`` on the same test folds: mean macro recalls and the
-    corrected resampled t-test of their per-fold difference."""
-    ours, base = _test_rows(predictions[method], task), _test_rows(predictions[baseline], task)
-    if not ours[["fold", "clip_id"]].equals(base[["fold", "clip_id"]]):
-        raise ValueError(f"{method} and {baseline} were not tested on the same clips ({task})")
+    """``method`` against ``baseline`` on the test clips of each fold that both were tested on:
+    mean macro recalls and the corrected resampled t-test of their per-fold difference."""
+    ours, base = _common_rows(_test_rows(predictions[method], task), _test_rows(predictions[baseline], task))
+    if ours.empty or ours["fold"].nunique() != predictions[method]["fold"].nunique():
+        raise ValueError(f"{method} and {baseline} share no test clip in some fold ({task})")
     a, b = _per_fold(ours), _per_fold(base)
     ratio = fold_ratio(predictions[method][predictions[method]["task"] == task], "test")
     test = corrected_resampled_t(a - b, ratio, confidence)
     return {"method": method, "baseline": baseline, "recall_macro": float(a.mean()),
             "baseline_recall_macro": float(b.mean()), "gain": test["mean"], "gain_ci_low": test["ci_low"],
             "gain_ci_high": test["ci_high"], "t": test["t"], "df": int(test["df"]), "p_raw": test["p_value"],
-            "n_folds": len(a)}
+            "n_folds": len(a), "n_clips": int(ours["clip_id"].nunique())}
 
 
 def per_class_gain(method: str, baseline: str, predictions: dict[str, pd.DataFrame], task: str) -> list[dict]:
     """Each class's recall of method and baseline, mean over test folds, and the difference."""
-    ours, base = _test_rows(predictions[method], task), _test_rows(predictions[baseline], task)
+    ours, base = _common_rows(_test_rows(predictions[method], task), _test_rows(predictions[baseline], task))
     classes = sorted(base["true"].unique())
 
     def mean_recall(rows):

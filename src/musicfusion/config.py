@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from musicfusion import MODALITIES
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "params.schema.yaml"
 
 
@@ -35,36 +37,48 @@ def validate_params(params: dict, schema_path: Path = SCHEMA_PATH) -> None:
     except jsonschema.ValidationError as err:
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(f"params.yaml: {where}: {err.message}") from None
+    if params["preprocess"]["min_seconds"] > params["preprocess"]["max_seconds"]:
+        raise ConfigError("params.yaml: preprocess: min_seconds is above max_seconds")
     resolve_dataset(params)
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Where a dataset lives and whether the workflow builds it."""
+    """Where a dataset lives, what it holds, and whether the workflow builds it."""
 
     name: str
     preset: dict | None  # collect.presets entry when built from the corpus
     manifest: Path
-    clip_seconds: float
+    modalities: tuple[str, ...]  # the modalities the dataset has (a clip may still lack one)
+    tasks: tuple[str, ...]  # its label columns, one classification task each
 
     @property
     def is_preset(self) -> bool:
         return self.preset is not None
 
+    def has(self, modalities) -> bool:
+        """Whether the dataset has every one of ``modalities`` (a method's, a transfer pair's)."""
+        return set(modalities) <= set(self.modalities)
+
 
 def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
+    """The selected (or named) dataset: a preset, or a user dataset of ``datasets``.
+
+    A preset has every modality and the top-level ``tasks``; a user dataset declares its
+    ``modalities`` and ``tasks`` (by default all three modalities and the top-level tasks).
+    """
     name = name or str(params["dataset"])
     presets = params["collect"]["presets"]
     external = params.get("datasets") or {}
     if name in presets and name in external:
         raise ConfigError(f"dataset {name!r} is both a preset and a user dataset; rename one")
     if name in presets:
-        preset = presets[name]
-        return DatasetSpec(name, preset, Path("data/raw") / name / "manifest.csv",
-                           float(preset["clip_seconds"]))
+        return DatasetSpec(name, presets[name], Path("data/raw") / name / "manifest.csv", tuple(MODALITIES),
+                           tuple(params["tasks"]))
     if name in external:
         entry = external[name]
-        return DatasetSpec(name, None, Path(entry["manifest"]), float(entry["clip_seconds"]))
+        modalities = tuple(m for m in MODALITIES if m in entry.get("modalities", MODALITIES))
+        return DatasetSpec(name, None, Path(entry["manifest"]), modalities, tuple(entry.get("tasks", params["tasks"])))
     known = sorted(presets) + sorted(external)
     raise ConfigError(f"dataset {name!r} is neither a preset nor a user dataset; known: {known}")
 

@@ -17,9 +17,13 @@ import pandas as pd
 
 from musicfusion import SHARD_MODALITIES
 from musicfusion.io import load_npz, read_table
-from musicfusion.manifest import LABEL_COLUMNS, SPLITS
+from musicfusion.manifest import SPLITS
+from musicfusion.preprocess import split_ragged
+from musicfusion.splits import dataset_split
 
 OPTIONAL_CLIP_COLUMNS = ("group", "title")
+# How describe_dataset shows a clip without a label for a task.
+UNLABELLED = "(unlabelled)"
 # Feature sets a method can read: the modality's features, or its shortcut controls.
 FEATURE_SETS = ("content", "control")
 
@@ -39,12 +43,17 @@ def extract_shard(modality: str, shard: dict, feature_params: dict, sample_rate:
     if modality == "audio":
         from musicfusion.features import audio
 
-        X, names = audio.extract(shard["audio"], sample_rate, feature_params)
+        X, names = audio.extract(shard_clips(shard, modality), sample_rate, feature_params)
     else:
         from musicfusion.features import video
 
-        X, names = video.extract(shard["frames"], feature_params)
+        X, names = video.extract(shard_clips(shard, modality), feature_params)
     return _feature_arrays(ids, X, names)
+
+
+def shard_clips(shard: dict, modality: str) -> list[np.ndarray]:
+    """An interim audio or video shard's clips, one array each (they differ in length)."""
+    return split_ragged(shard["audio" if modality == "audio" else "frames"], shard["lengths"])
 
 
 def extract_control_shard(modality: str, shard: dict, control_params: dict, sample_rate: int,
@@ -60,9 +69,9 @@ def extract_control_shard(modality: str, shard: dict, control_params: dict, samp
     if not len(ids):
         return _feature_arrays(ids, np.zeros((0, 0), np.float32), [])
     if modality == "audio":
-        X, names = controls.audio_controls(shard["audio"], sample_rate, control_params)
+        X, names = controls.audio_controls(shard_clips(shard, modality), sample_rate, control_params)
     elif modality == "video":
-        X, names = controls.video_controls(shard["frames"], fps, control_params)
+        X, names = controls.video_controls(shard_clips(shard, modality), fps, control_params)
     elif modality == "text":
         X, names = controls.text_controls([str(t) for t in shard["text"]], control_params)
     else:
@@ -103,29 +112,54 @@ def extract_text(text_shards: list[dict], split_table: pd.DataFrame, feature_par
     return _feature_arrays(ids, X, names), vectorizer
 
 
-def clip_table(feature_ids: dict[str, np.ndarray], manifest: pd.DataFrame) -> pd.DataFrame:
-    """Split and labels of the clips present in every modality, in the matrices' row order.
+def has_column(modality: str) -> str:
+    """The clip table's column saying whether a clip has ``modality`` (``True``/``False``)."""
+    return f"has_{modality}"
 
-    ``feature_ids`` maps each feature file (its name, for errors) to its clip ids.
+
+def clip_table(shard_ids: dict[str, list[np.ndarray]], manifest: pd.DataFrame, tasks: list[str],
+               split_fractions: dict, seed: int) -> pd.DataFrame:
+    """One row per clip that survived preprocessing, sorted by clip id: which modalities it has
+    (``has_<modality>``), its split, group and labels, and its title where the manifest has one.
+
+    ``shard_ids`` maps each modality to the clip ids of its interim shards. The split is the
+    manifest's, or, without a split column, a seeded stratified and grouped split in
+    ``split_fractions`` (musicfusion.splits.dataset_split).
     """
-    (first, reference), *others = feature_ids.items()
-    for name, ids in others:
-        if not np.array_equal(ids, reference):
-            raise ValueError(f"{name}: clip ids differ from {first}; modalities are not aligned")
-    manifest = manifest.set_index("clip_id")
-    keep = ["split", *LABEL_COLUMNS] + [c for c in OPTIONAL_CLIP_COLUMNS if c in manifest.columns]
-    return manifest.loc[reference, keep].reset_index()
+    present = {m: set(np.concatenate(ids).tolist()) if ids else set() for m, ids in shard_ids.items()}
+    ids = sorted(set().union(*present.values()))
+    if not ids:
+        raise ValueError("no clip survived preprocessing")
+    rows = manifest.set_index("clip_id").loc[ids]
+    table = pd.DataFrame({"clip_id": ids})
+    for m, have in present.items():
+        table[has_column(m)] = [clip in have for clip in ids]
+    for column in ("group", *tasks, *(c for c in OPTIONAL_CLIP_COLUMNS if c != "group")):
+        if column in rows.columns:
+            table[column] = rows[column].to_numpy()
+    if "split" in rows.columns:
+        table.insert(1, "split", rows["split"].to_numpy())
+    else:
+        table.insert(1, "split", dataset_split(table, tasks, split_fractions, seed))
+    return table
 
 
 def describe_dataset(clips: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
-    """Clips per label and the dataset's own split (after preprocessing): the dataset at a glance."""
+    """Clips per label and the dataset's own split (after preprocessing), unlabelled clips
+    (label ``(unlabelled)``) and the clips lacking each modality (task ``(absent)``)."""
     parts = []
     for task in tasks:
-        counts = pd.crosstab(clips[task], clips["split"]).reindex(columns=list(SPLITS), fill_value=0)
+        labels = clips[task].replace("", UNLABELLED)
+        counts = pd.crosstab(labels, clips["split"]).reindex(columns=list(SPLITS), fill_value=0)
         counts["total"] = counts.sum(axis=1)
-        counts = counts.reset_index().rename(columns={task: "label"})
+        counts = counts.rename_axis("label").reset_index()
         counts.insert(0, "task", task)
         parts.append(counts)
+    for column in [c for c in clips.columns if c.startswith("has_")]:
+        lacking = clips.loc[~clips[column].astype(str).isin(["True", "true"]), "split"]
+        row = {"task": "(absent)", "label": column.removeprefix("has_"),
+               **{split: int((lacking == split).sum()) for split in SPLITS}, "total": int(len(lacking))}
+        parts.append(pd.DataFrame([row]))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -148,16 +182,28 @@ def feature_file(feature_dir: str | Path, modality: str, fold: int | None = None
     return (fold_dir(feature_dir, fold) if modality == "text" else Path(feature_dir)) / f"{modality}.npz"
 
 
+def clips_with(clips: pd.DataFrame, modalities) -> pd.DataFrame:
+    """The clips that have every one of ``modalities`` (all clips if the table predates has_*)."""
+    keep = np.ones(len(clips), dtype=bool)
+    for m in modalities:
+        if has_column(m) in clips.columns:
+            keep &= clips[has_column(m)].astype(str).isin(["True", "true"]).to_numpy()
+    return clips[keep].reset_index(drop=True)
+
+
 def load_features(feature_dir: str | Path, modalities, fold: int | None = None,
                   feature_set: str = "content") -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """The aligned matrices of the given modalities and the clip table of one fold (or, for
-    ``fold=None``, of the dataset's own split)."""
-    clips = read_table(fold_dir(feature_dir, fold) / "clips.csv")
+    """The matrices of the given modalities, rows aligned, and the clip table of one fold (or,
+    for ``fold=None``, of the dataset's own split), restricted to the clips that have every one
+    of ``modalities``."""
+    clips = clips_with(read_table(fold_dir(feature_dir, fold) / "clips.csv"), modalities)
+    wanted = clips["clip_id"].to_numpy()
     X = {}
     for modality in modalities:
         path = feature_file(feature_dir, modality, fold, feature_set)
         data = load_npz(path)
-        if not np.array_equal(data["clip_ids"], clips["clip_id"].to_numpy()):
-            raise ValueError(f"{path}: rows are not aligned with clips.csv")
-        X[modality] = data["X"]
+        rows = pd.Index(data["clip_ids"]).get_indexer(wanted)
+        if (rows < 0).any():
+            raise ValueError(f"{path}: rows are not aligned with clips.csv (clip {wanted[rows < 0][0]} missing)")
+        X[modality] = data["X"][rows]
     return X, clips

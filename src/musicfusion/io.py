@@ -93,6 +93,7 @@ def save_npz(path: str | Path, **arrays) -> None:
         np.savez_compressed(tmp, **arrays)
 
 
-def load_npz(path: str | Path) -> dict:
+def load_npz(path: str | Path, keys=None) -> dict:
+    """An npz file's arrays, or only ``keys`` of them (the others are never read)."""
     with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+        return {key: data[key] for key in (data.files if keys is None else keys)}

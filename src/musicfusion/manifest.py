@@ -12,9 +12,8 @@ import pandas as pd
 
 from musicfusion import MODALITIES
 
-REQUIRED_COLUMNS = ("clip_id", "split", "style", "instrument", "audio_path", "video_path", "text_path")
 SPLITS = ("train", "validation", "test")
-LABEL_COLUMNS = ("style", "instrument")
+OPTIONAL_COLUMNS = ("split", "group", "title")
 
 
 class ManifestError(ValueError):
@@ -25,8 +24,20 @@ def path_column(modality: str) -> str:
     return f"{modality}_path"
 
 
-def read_manifest(path: str | Path, require_all_splits: bool = False) -> pd.DataFrame:
-    """Read and check a manifest; ``require_all_splits`` where training and testing need every split."""
+def required_columns(modalities, tasks) -> list[str]:
+    """``clip_id``, a path column per modality the dataset has, and a label column per task."""
+    return ["clip_id", *(path_column(m) for m in modalities), *tasks]
+
+
+def read_manifest(path: str | Path, modalities=MODALITIES, tasks=("style", "instrument"),
+                  require_all_splits: bool = False) -> pd.DataFrame:
+    """Read and check a manifest.
+
+    ``modalities`` and ``tasks`` are the dataset's (musicfusion.config.DatasetSpec): each needs
+    its column. An empty path means the clip lacks that modality; an empty label, that it is
+    unlabelled for that task. ``split`` is optional (the workflow then splits the clips itself);
+    ``require_all_splits`` where a given split column must hold every split.
+    """
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found")
@@ -34,18 +45,27 @@ def read_manifest(path: str | Path, require_all_splits: bool = False) -> pd.Data
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ManifestError(f"{path}: cannot read manifest: {err}") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    required = required_columns(modalities, tasks)
+    missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ManifestError(f"{path}: missing columns {missing}; required: {list(REQUIRED_COLUMNS)}")
+        raise ManifestError(f"{path}: missing columns {missing}; this dataset needs {required} "
+                            f"(its modalities and tasks in params.yaml), optionally {list(OPTIONAL_COLUMNS)}")
     if frame.empty:
         raise ManifestError(f"{path}: manifest has no clips")
+    if (frame["clip_id"].str.strip() == "").any():
+        raise ManifestError(f"{path}: empty clip_id in row(s) {list(frame.index[frame['clip_id'].str.strip() == ''] + 2)[:5]}")
     duplicated = frame["clip_id"][frame["clip_id"].duplicated()].tolist()
     if duplicated:
         raise ManifestError(f"{path}: duplicate clip_id values: {duplicated[:5]}")
-    bad_split = sorted(set(frame["split"]) - set(SPLITS))
-    if bad_split:
-        raise ManifestError(f"{path}: unknown split values {bad_split}; allowed: {list(SPLITS)}")
-    for split in SPLITS if require_all_splits else ():
-        if not (frame["split"] == split).any():
-            raise ManifestError(f"{path}: no clip in split {split!r}")
+    for task in tasks:
+        if (frame[task] == "").all():
+            raise ManifestError(f"{path}: column {task!r} has no label at all; nothing to learn for that task")
+    if "split" in frame.columns:
+        bad_split = sorted(set(frame["split"]) - set(SPLITS))
+        if bad_split:
+            raise ManifestError(f"{path}: unknown split values {bad_split}; allowed: {list(SPLITS)} "
+                                "(or leave the split column out and the workflow splits the clips)")
+        for split in SPLITS if require_all_splits else ():
+            if not (frame["split"] == split).any():
+                raise ManifestError(f"{path}: no clip in split {split!r}")
     return frame

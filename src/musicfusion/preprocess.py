@@ -1,12 +1,19 @@
-"""Preprocess: validate every file of a shard of clips and bring each modality to one shape.
+"""Preprocess: validate every file of a shard of clips and bring each modality to one form.
 
-- audio: mono, resampled, trimmed or padded to the clip length, RMS loudness-normalised;
-- video: sampled to the configured frame rate, resized, grey;
+- audio: mono, resampled, RMS loudness-normalised, at its real length;
+- video: sampled to the configured frame rate, resized, grey, at its real length;
 - text: Unicode-normalised, lower-cased, whitespace collapsed.
 
-A clip with a bad file (missing, outside the data root, empty, unreadable, wrong duration,
-not UTF-8) raises :class:`BadClipError` naming the file and the problem, or, under the
-``skip`` policy, is dropped from every modality and listed in the shard's report.
+Audio and video keep their real length between ``preprocess.min_seconds`` and
+``max_seconds``: a longer clip is cut to ``max_seconds`` (its start, or its middle, by
+``long_clips``). Clips of different lengths are stored without padding: one flat array of
+every clip's samples (or frames) and each clip's ``lengths``.
+
+A clip may lack a modality: an empty path in the manifest means *absent*, recorded as such,
+not bad. A clip with a bad file (missing, outside the data root, empty, unreadable, shorter
+than the minimum, samples not finite, not UTF-8) raises :class:`BadClipError` naming the file
+and the problem, or, under the ``skip`` policy, is dropped from every modality and listed in
+the shard's report.
 """
 
 from __future__ import annotations
@@ -20,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musicfusion import MODALITIES
 from musicfusion.manifest import path_column
 
 log = logging.getLogger(__name__)
@@ -44,9 +50,7 @@ class ClipFiles:
 
 
 def resolve_media(root: Path, clip_id: str, modality: str, relative: str) -> Path:
-    """The file's absolute path, refusing empty paths and paths that leave the data root."""
-    if not relative or not relative.strip():
-        raise BadClipError(clip_id, modality, "(empty)", "no path given in the manifest")
+    """The file's absolute path, refusing paths that leave the data root."""
     root = root.resolve()
     path = (root / relative).resolve()
     if not path.is_relative_to(root):
@@ -58,13 +62,18 @@ def resolve_media(root: Path, clip_id: str, modality: str, relative: str) -> Pat
     return path
 
 
-def _check_duration(clip_id, modality, path, seconds, expected, tolerance):
-    if abs(seconds - expected) > tolerance:
+def _window(clip_id: str, modality: str, path: Path, seconds: float, limits: dict) -> tuple[float, float]:
+    """(start, length) in seconds of the part of a ``seconds``-long clip that is kept."""
+    if seconds < limits["min_seconds"]:
         raise BadClipError(clip_id, modality, path,
-                           f"wrong duration {seconds:.2f} s (expected {expected:.2f} s ± {tolerance} s)")
+                           f"too short: {seconds:.2f} s (preprocess.min_seconds is {limits['min_seconds']} s)")
+    length = min(seconds, float(limits["max_seconds"]))
+    start = (seconds - length) / 2.0 if limits["long_clips"] == "middle" else 0.0
+    return start, length
 
 
-def load_audio(clip_id: str, path: Path, clip_seconds: float, tolerance: float, params: dict) -> np.ndarray:
+def load_audio(clip_id: str, path: Path, limits: dict, params: dict) -> np.ndarray:
+    """Mono samples at ``params['sample_rate']``, loudness-normalised, of the kept window."""
     import librosa
     import soundfile as sf
 
@@ -74,23 +83,30 @@ def load_audio(clip_id: str, path: Path, clip_seconds: float, tolerance: float, 
         raise BadClipError(clip_id, "audio", path, f"unreadable audio: {err}") from None
     if info.frames == 0:
         raise BadClipError(clip_id, "audio", path, "audio has no samples")
-    _check_duration(clip_id, "audio", path, info.frames / info.samplerate, clip_seconds, tolerance)
+    start, length = _window(clip_id, "audio", path, info.frames / info.samplerate, limits)
     try:
-        samples, _ = librosa.load(path, sr=params["sample_rate"], mono=True)
+        # Read the window as librosa.load(offset, duration) would, but check the samples before
+        # librosa sees them: it refuses non-finite audio with an error of its own.
+        native, rate = sf.read(path, start=int(start * info.samplerate), frames=int(length * info.samplerate),
+                               dtype="float32", always_2d=True)
     except Exception as err:  # noqa: BLE001
         raise BadClipError(clip_id, "audio", path, f"unreadable audio: {err}") from None
-    n = int(round(clip_seconds * params["sample_rate"]))
-    samples = librosa.util.fix_length(samples, size=n)
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    if not np.all(np.isfinite(native)):
+        raise BadClipError(clip_id, "audio", path, "audio samples are not finite (NaN or infinity)")
+    samples = librosa.resample(librosa.to_mono(native.T), orig_sr=rate, target_sr=params["sample_rate"])
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
     if rms == 0.0:
         raise BadClipError(clip_id, "audio", path, "audio is silent")
     gain = 10.0 ** (params["target_rms_dbfs"] / 20.0) / rms
     return (samples * gain).astype(np.float32)
 
 
-def load_video(clip_id: str, path: Path, clip_seconds: float, tolerance: float, params: dict) -> np.ndarray:
-    """Decode once, front to back (seeking is slower than reading through), keeping the frames
-    nearest to each sampling instant."""
+def load_video(clip_id: str, path: Path, limits: dict, params: dict) -> np.ndarray:
+    """Grey, resized frames at ``params['fps']`` of the kept window: uint8 ``(n_frames, h, w)``.
+
+    Decodes once, front to back (seeking is slower than reading through), keeping the frame
+    nearest each sampling instant.
+    """
     import cv2
 
     capture = cv2.VideoCapture(str(path))
@@ -100,15 +116,16 @@ def load_video(clip_id: str, path: Path, clip_seconds: float, tolerance: float, 
         source_fps = capture.get(cv2.CAP_PROP_FPS)
         if not source_fps or source_fps <= 0:
             raise BadClipError(clip_id, "video", path, "video has no frame rate")
-        n_out = int(round(clip_seconds * params["fps"]))
-        wanted = {}
+        # The container's frame count sets the window; decoding below confirms the length.
+        start, length = _window(clip_id, "video", path, capture.get(cv2.CAP_PROP_FRAME_COUNT) / source_fps, limits)
+        n_out = max(1, int(round(length * params["fps"])))
+        wanted: dict[int, list[int]] = {}
         for j in range(n_out):
-            wanted.setdefault(int(round(j / params["fps"] * source_fps)), []).append(j)
+            wanted.setdefault(int(round((start + j / params["fps"]) * source_fps)), []).append(j)
         frames = np.zeros((n_out, params["height"], params["width"]), dtype=np.uint8)
         filled = np.zeros(n_out, dtype=bool)
-        index = 0
-        last = None
-        while True:
+        index, last = 0, None
+        while index <= max(wanted):
             ok, frame = capture.read()
             if not ok:
                 break
@@ -121,10 +138,9 @@ def load_video(clip_id: str, path: Path, clip_seconds: float, tolerance: float, 
             index += 1
     finally:
         capture.release()
-    if index == 0:
+    if last is None:
         raise BadClipError(clip_id, "video", path, "unreadable video: no frame could be decoded")
-    _check_duration(clip_id, "video", path, index / source_fps, clip_seconds, tolerance)
-    if not filled.all():  # a video a little short of the clip length: hold its last frame
+    if not filled.all():  # the container promised a little more than it held: hold the last frame
         frames[~filled] = last
     return frames
 
@@ -159,54 +175,75 @@ def shard_rows(manifest: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFram
     return manifest.iloc[shard::n_shards]
 
 
-def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_shards: int, clip_seconds: float,
-                     params: dict) -> tuple[dict[str, dict], pd.DataFrame]:
+ABSENT_COLUMNS = ["clip_id", "modality"]
+
+
+def _ragged(clips: list[np.ndarray], dtype, frame_shape: tuple = ()) -> dict:
+    """Clips of different lengths as one flat array and each clip's length (no padding)."""
+    lengths = np.array([len(c) for c in clips], dtype=np.int64)
+    flat = np.concatenate(clips) if clips else np.zeros((0, *frame_shape), dtype=dtype)
+    return {"data": flat.astype(dtype, copy=False), "lengths": lengths}
+
+
+def split_ragged(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+    """The clips of a ragged array (:func:`_ragged`), one array each."""
+    return np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+
+
+def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_shards: int, modalities,
+                     params: dict) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
     """Validate and preprocess one shard of the manifest (media paths relative to ``root``).
 
-    Returns, per modality, the content of its interim npz (``clip_ids`` and the data), and the
-    bad-clip table. Under the ``fail`` policy the first bad file raises :class:`BadClipError`.
+    ``modalities`` are the dataset's. Returns, per modality, the content of its interim npz
+    (``clip_ids`` of the clips that have it, and the data: ``audio``/``frames`` flat with
+    ``lengths``, or ``text``), the bad-clip table, and the table of absent modalities (an empty
+    path). Under the ``fail`` policy the first bad file raises :class:`BadClipError`.
     """
     policy = params["on_bad_input"]
     if policy not in POLICIES:
         raise ValueError(f"preprocess.on_bad_input must be one of {POLICIES}, not {policy!r}")
     root = Path(root)
-    rows = shard_rows(manifest, shard, n_shards)
-    tolerance = params["duration_tolerance_seconds"]
-    kept: dict[str, list] = {m: [] for m in MODALITIES}
-    clip_ids, bad = [], []
-    for row in rows.itertuples(index=False):
+    limits = {k: params[k] for k in ("min_seconds", "max_seconds", "long_clips")}
+    loaders = {"audio": lambda cid, path: load_audio(cid, path, limits, params["audio"]),
+               "video": lambda cid, path: load_video(cid, path, limits, params["video"]),
+               "text": lambda cid, path: load_text(cid, path, params["text"])}
+    kept: dict[str, dict[str, list]] = {m: {"ids": [], "data": []} for m in modalities}
+    bad, absent = [], []
+    for row in shard_rows(manifest, shard, n_shards).itertuples(index=False):
         clip_id = row.clip_id
+        given = {m: str(getattr(row, path_column(m))).strip() for m in modalities}
+        missing = [m for m in modalities if not given[m]]
         try:
-            paths = {m: resolve_media(root, clip_id, m, getattr(row, path_column(m))) for m in MODALITIES}
-            audio = load_audio(clip_id, paths["audio"], clip_seconds, tolerance, params["audio"])
-            video = load_video(clip_id, paths["video"], clip_seconds, tolerance, params["video"])
-            text = load_text(clip_id, paths["text"], params["text"])
+            if len(missing) == len(modalities):
+                raise BadClipError(clip_id, "+".join(modalities), "(empty)", "no path given for any modality")
+            loaded = {m: loaders[m](clip_id, resolve_media(root, clip_id, m, given[m]))
+                      for m in modalities if given[m]}
         except BadClipError as err:
             if policy == "fail":
                 raise
             log.warning("skipping clip: %s", err)
-            bad.append({"clip_id": err.clip_id, "modality": err.modality, "path": err.path,
-                        "problem": err.problem})
+            bad.append({"clip_id": err.clip_id, "modality": err.modality, "path": err.path, "problem": err.problem})
             continue
-        clip_ids.append(clip_id)
-        kept["audio"].append(audio)
-        kept["video"].append(video)
-        kept["text"].append(text)
-    ids = np.array(clip_ids, dtype=str)
-    n_samples = int(round(clip_seconds * params["audio"]["sample_rate"]))
+        absent += [{"clip_id": clip_id, "modality": m} for m in missing]
+        for m, data in loaded.items():
+            kept[m]["ids"].append(clip_id)
+            kept[m]["data"].append(data)
+    arrays = {}
     v = params["video"]
-    empty_video = (0, int(round(clip_seconds * v["fps"])), v["height"], v["width"])
-    arrays = {
-        "audio": {"clip_ids": ids,
-                  "audio": np.stack(kept["audio"]) if clip_ids else np.zeros((0, n_samples), np.float32)},
-        "video": {"clip_ids": ids,
-                  "frames": np.stack(kept["video"]) if clip_ids else np.zeros(empty_video, np.uint8)},
-        "text": {"clip_ids": ids, "text": np.array(kept["text"], dtype=str)},
-    }
-    return arrays, pd.DataFrame(bad, columns=BAD_CLIP_COLUMNS)
+    for m in modalities:
+        ids = np.array(kept[m]["ids"], dtype=str)
+        if m == "text":
+            arrays[m] = {"clip_ids": ids, "text": np.array(kept[m]["data"], dtype=str)}
+        elif m == "audio":
+            ragged = _ragged(kept[m]["data"], np.float32)
+            arrays[m] = {"clip_ids": ids, "audio": ragged["data"], "lengths": ragged["lengths"]}
+        else:
+            ragged = _ragged(kept[m]["data"], np.uint8, (v["height"], v["width"]))
+            arrays[m] = {"clip_ids": ids, "frames": ragged["data"], "lengths": ragged["lengths"]}
+    return arrays, pd.DataFrame(bad, columns=BAD_CLIP_COLUMNS), pd.DataFrame(absent, columns=ABSENT_COLUMNS)
 
 
-def merge_bad_clip_reports(reports: list[pd.DataFrame]) -> pd.DataFrame:
-    """One table of every shard's bad clips, sorted by clip and modality."""
-    merged = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=BAD_CLIP_COLUMNS)
-    return merged.sort_values(["clip_id", "modality"]).reset_index(drop=True)[BAD_CLIP_COLUMNS]
+def merge_reports(reports: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """One table of every shard's report (bad clips, or absent modalities), sorted by clip and modality."""
+    merged = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=columns)
+    return merged.sort_values(["clip_id", "modality"]).reset_index(drop=True)[columns]

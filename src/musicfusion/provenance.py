@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 from musicfusion import MODALITIES
-from musicfusion.manifest import path_column, read_manifest
+from musicfusion.io import read_table
+from musicfusion.manifest import path_column
 
 PROVENANCE_PACKAGES = ("musicfusion", "snakemake", "dvc", "mlflow", "librosa", "opencv-python-headless",
                        "scikit-learn", "numpy", "scipy", "pandas", "music21")
@@ -27,15 +28,20 @@ def git_commit(root: str | Path | None = None) -> str:
 
 
 def dataset_fingerprint(manifest_path: str | Path) -> dict:
-    """SHA-256 over the manifest and every media file it names, in manifest order."""
+    """SHA-256 over the manifest and every media file it names, in manifest order.
+
+    Any manifest shape counts (the dataset's own checks are preprocessing's): every path column
+    present is read, and an empty path (an absent modality) names no file.
+    """
     manifest_path = Path(manifest_path)
     digest = hashlib.sha256(manifest_path.read_bytes())
-    frame = read_manifest(manifest_path)
+    frame = read_table(manifest_path)
+    columns = [path_column(m) for m in MODALITIES if path_column(m) in frame.columns]
     n_files = 0
-    for row in frame.itertuples(index=False):
-        for modality in MODALITIES:
-            path = manifest_path.parent / getattr(row, path_column(modality))
-            if path.is_file():
+    for row in frame[columns].itertuples(index=False):
+        for relative in row:
+            path = manifest_path.parent / relative
+            if relative and path.is_file():
                 with open(path, "rb") as fh:
                     digest.update(hashlib.file_digest(fh, "sha256").digest())
                 n_files += 1

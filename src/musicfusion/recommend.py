@@ -2,7 +2,7 @@
 
 The query goes through exactly the steps the workflow applies to a clip of that modality
 (:mod:`musicfusion.preprocess`, then :mod:`musicfusion.features`), is mapped by the transfer
-mapping that scored best on the validation split (``models/transfer/<query>_to_<target>.pkl``,
+mapping that scored best on the validation split (``models/<dataset>/transfer/<query>_to_<target>.pkl``,
 written by the workflow's ``transfer`` rule), and compared by cosine similarity with every
 library clip's target features mapped the same way (:func:`musicfusion.transfer.rank_gallery`).
 
@@ -12,7 +12,6 @@ that has not run yet) raises :class:`RecommendError` with a one-line message.
 
 from __future__ import annotations
 
-import math
 import os
 import pickle
 from dataclasses import dataclass
@@ -28,18 +27,15 @@ from musicfusion.transfer import rank_gallery
 from musicfusion.transfer_eval import load_bundle, pair_name
 
 QUERY_MODALITIES = ("video", "text")
-RESULT_COLUMNS = ["rank", "score", "clip_id", "style", "instrument", "title"]
 QUERY_ID = "query"  # the clip id a query gets in preprocessing messages
-# A query need not last clip_seconds: its first clip_seconds are used, and a shorter video holds
-# its last frame (as the workflow does within its tolerance), so any length is accepted.
-QUERY_DURATION_TOLERANCE = math.inf
 # FFmpeg's AV_LOG_QUIET: OpenCV would otherwise print FFmpeg's own complaint about a broken file
 # beside our one-line error.
 FFMPEG_QUIET = "-8"
 # Presentation of the text table (the JSON output keeps full titles and scores).
 SCORE_DECIMALS = 3
 TITLE_WIDTH = 60
-RUN_WORKFLOW_HINT = "run the workflow first, e.g. `snakemake --cores all` (or `snakemake results/transfer.csv`)"
+RUN_WORKFLOW_HINT = ("run the workflow first, e.g. `snakemake --cores all --config dataset=<dataset>` "
+                     "(or `snakemake results/<dataset>/transfer.csv`)")
 
 
 class RecommendError(Exception):
@@ -54,15 +50,15 @@ class Recommendations:
     target: str
     dataset: str
     method: str
-    table: pd.DataFrame  # RESULT_COLUMNS, best first
+    table: pd.DataFrame  # rank, score, clip_id, the dataset's labels, title; best first
 
     def as_dict(self) -> dict:
         return {"query_modality": self.query_modality, "target": self.target, "dataset": self.dataset,
                 "method": self.method, "results": self.table.to_dict(orient="records")}
 
 
-def model_path(root: Path, query_modality: str, target: str) -> Path:
-    return root / "models" / "transfer" / f"{pair_name(query_modality, target)}.pkl"
+def model_path(root: Path, query_modality: str, target: str, dataset: str) -> Path:
+    return root / "models" / dataset / "transfer" / f"{pair_name(query_modality, target)}.pkl"
 
 
 def feature_dir(root: Path, dataset: str) -> Path:
@@ -76,7 +72,7 @@ def load_pair_model(params: dict, root: Path, query_modality: str, target: str, 
         configured = ", ".join(f"{s}->{t}" for s, t in pairs)
         raise RecommendError(f"the pair {query_modality}->{target} is not in params.yaml transfer.pairs "
                              f"(configured: {configured}); add it and run the workflow")
-    path = model_path(root, query_modality, target)
+    path = model_path(root, query_modality, target, dataset)
     if not path.is_file():
         raise RecommendError(f"{path}: transfer model not found; {RUN_WORKFLOW_HINT}")
     try:
@@ -89,8 +85,9 @@ def load_pair_model(params: dict, root: Path, query_modality: str, target: str, 
     return bundle
 
 
-def video_query_features(path: str | Path, params: dict, clip_seconds: float) -> np.ndarray:
-    """Features (1, d) of a video file, as the workflow computes them for a clip."""
+def video_query_features(path: str | Path, params: dict) -> np.ndarray:
+    """Features (1, d) of a video file, as the workflow computes them for a clip: read at its
+    real length within ``preprocess.min_seconds`` and ``max_seconds``."""
     from musicfusion.features import video
     from musicfusion.preprocess import BadClipError, load_video
 
@@ -101,10 +98,11 @@ def video_query_features(path: str | Path, params: dict, clip_seconds: float) ->
         raise RecommendError(f"{path}: empty file")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_QUIET)
     try:
-        frames = load_video(QUERY_ID, path, clip_seconds, QUERY_DURATION_TOLERANCE, params["preprocess"]["video"])
+        limits = {k: params["preprocess"][k] for k in ("min_seconds", "max_seconds", "long_clips")}
+        frames = load_video(QUERY_ID, path, limits, params["preprocess"]["video"])
     except BadClipError as err:
         raise RecommendError(f"{err.path}: {err.problem}") from None
-    X, _ = video.extract(frames[None], params["features"]["video"])
+    X, _ = video.extract([frames], params["features"]["video"])
     return X
 
 
@@ -153,7 +151,7 @@ def recommend(params: dict, query_modality: str, query: str, target: str = "audi
         raise RecommendError(f"{features}: cannot load the library's {target} features ({err}); "
                              f"{RUN_WORKFLOW_HINT}") from None
     if query_modality == "video":
-        query_X = video_query_features(query, params, spec.clip_seconds)
+        query_X = video_query_features(query, params)
     else:
         query_X = text_query_features(query, params, features / "text_vectorizer.pkl")
     expected = {query_modality: mapping.n_features_in_, target: mapping.n_targets_in_}
@@ -165,10 +163,10 @@ def recommend(params: dict, query_modality: str, query: str, target: str = "audi
     index, scores = rank_gallery(mapping.embed_source(query_X), mapping.embed_target(X[target]), top)
     chosen = clips.iloc[index[0]].reset_index(drop=True)
     table = pd.DataFrame({
-        "rank": np.arange(1, len(chosen) + 1), "score": scores[0].astype(float),
-        "clip_id": chosen["clip_id"], "style": chosen["style"], "instrument": chosen["instrument"],
+        "rank": np.arange(1, len(chosen) + 1), "score": scores[0].astype(float), "clip_id": chosen["clip_id"],
+        **{task: chosen[task] for task in spec.tasks},
         "title": chosen["title"] if "title" in chosen else "",
-    })[RESULT_COLUMNS]
+    })
     return Recommendations(query_modality, target, spec.name, method, table)
 
 
@@ -183,13 +181,15 @@ def format_table(recommendations: Recommendations, score_decimals: int = SCORE_D
     Titles longer than ``title_width`` characters (lyrics, for some clips) are shortened.
     """
     table = recommendations.table
-    cells = [[str(r), f"{sc:.{score_decimals}f}", str(c), str(st), str(i), _shorten(str(t), title_width)]
-             for r, sc, c, st, i, t in table[RESULT_COLUMNS].itertuples(index=False)]
-    widths = [max(len(row[j]) for row in [RESULT_COLUMNS, *cells]) for j in range(len(RESULT_COLUMNS))]
+    columns = list(table.columns)
+    cells = [[f"{value:.{score_decimals}f}" if name == "score" else
+              _shorten(str(value), title_width) if name == "title" else str(value)
+              for name, value in zip(columns, row)] for row in table.itertuples(index=False)]
+    widths = [max(len(row[j]) for row in [columns, *cells]) for j in range(len(columns))]
     numeric = {"rank", "score"}
 
     def line(row):
         return "  ".join(cell.rjust(w) if name in numeric else cell.ljust(w)
-                         for name, cell, w in zip(RESULT_COLUMNS, row, widths)).rstrip()
+                         for name, cell, w in zip(columns, row, widths)).rstrip()
 
-    return "\n".join(line(row) for row in [RESULT_COLUMNS, *cells])
+    return "\n".join(line(row) for row in [columns, *cells])

@@ -142,8 +142,22 @@ def _start(experiment_id: str, run_name: str, origin: RunOrigin, tags: dict):
 
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         mlflow.set_tags({**tags, **origin.tags()})
-        mlflow.log_input(origin.dataset_input(), context=DATASET_CONTEXT)
+        _log_dataset(origin)
         yield run
+
+
+def _log_dataset(origin: RunOrigin) -> None:
+    """Link the run to its dataset. Two jobs logging a dataset the store has not seen yet can
+    both try to create it: the loser finds it created and links to it on a second try."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.log_input(origin.dataset_input(), context=DATASET_CONTEXT)
+    except MlflowException as err:
+        if "UNIQUE constraint failed: datasets" not in str(err):
+            raise
+        mlflow.log_input(origin.dataset_input(), context=DATASET_CONTEXT)
 
 
 def log_method_runs(*, uri: str, experiment: str, method: str, method_params: dict, rows: dict[str, dict],

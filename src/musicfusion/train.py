@@ -32,18 +32,30 @@ def _build(method_params: dict, seed: int, selection_metric: str | None):
     return model
 
 
+def labelled(clips: pd.DataFrame, tasks) -> np.ndarray:
+    """Clips labelled for every one of ``tasks`` (an empty label means unlabelled)."""
+    return np.logical_and.reduce([(clips[task] != "").to_numpy() for task in tasks])
+
+
 def fit_method(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
                selection_metric: str | None = None) -> dict:
-    """Fitted models keyed by task (a multi-task model appears under every task)."""
-    train = (clips["split"] == "train").to_numpy()
-    val = (clips["split"] == "validation").to_numpy()
+    """Fitted models keyed by task (a multi-task model appears under every task).
+
+    Each task learns from the clips labelled for it; a multi-task model from the clips labelled
+    for every task.
+    """
     probe = _build(method_params, seed, selection_metric)
     if getattr(probe, "multitask", False):
+        known = labelled(clips, tasks)
+        train, val = known & (clips["split"] == "train").to_numpy(), known & (clips["split"] == "validation").to_numpy()
         Y = clips[list(tasks)].to_numpy()
         probe.fit(_subset(X, train), Y[train], _subset(X, val), Y[val])
         return {task: probe for task in tasks}
     models = {}
     for task in tasks:
+        known = labelled(clips, [task])
+        train = known & (clips["split"] == "train").to_numpy()
+        val = known & (clips["split"] == "validation").to_numpy()
         y = clips[task].to_numpy()
         model = _build(method_params, seed, selection_metric)
         model.fit(_subset(X, train), y[train], _subset(X, val), y[val])
@@ -52,11 +64,11 @@ def fit_method(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFra
 
 
 def predict_table(models: dict, tasks: list[str], X: dict, clips: pd.DataFrame) -> pd.DataFrame:
-    """Predictions and their probability for every validation and test clip and task."""
-    mask = clips["split"].isin(PREDICTED_SPLITS).to_numpy()
-    Xs, rows = _subset(X, mask), clips[mask]
+    """Predictions and their probability for every validation and test clip labelled for the task."""
     frames = []
     for t, task in enumerate(tasks):
+        mask = clips["split"].isin(PREDICTED_SPLITS).to_numpy() & labelled(clips, [task])
+        Xs, rows = _subset(X, mask), clips[mask]
         model = models[task]
         if getattr(model, "multitask", False):  # fitted on Y with one column per task, in order
             proba, classes = model.predict_proba(Xs)[t], model.classes_[t]

@@ -474,7 +474,8 @@ def label_precision(query_emb, gallery_emb, query_labels, gallery_labels, ks, na
     Query i and gallery item i are the same clip, and that item is left out of query i's
     results: finding its own pair is what recall@K measures, not that it *fits* (same style).
     Chance is the share of the other gallery items with the query's label, averaged over
-    queries. Keys: ``{name}_precision@K`` and ``chance_{name}_precision@K``.
+    queries. An empty label is unknown: such a query is not scored, such an item never counts
+    as sharing a label. Keys: ``{name}_precision@K`` and ``chance_{name}_precision@K``.
     """
     query_labels, gallery_labels = np.asarray(query_labels), np.asarray(gallery_labels)
     sim = _cosine_matrix(query_emb, gallery_emb)
@@ -482,12 +483,16 @@ def label_precision(query_emb, gallery_emb, query_labels, gallery_labels, ks, na
         raise ValueError(f"query and gallery must hold the same clips, at least 2, in the same order: {sim.shape}")
     np.fill_diagonal(sim, -np.inf)  # the query's own item never counts
     order = np.argsort(-sim, axis=1, kind="stable")
-    same = gallery_labels[None, :] == query_labels[:, None]
+    known = query_labels.astype(str) != ""
+    if not known.any():
+        raise ValueError("no query has a label: class-level precision cannot be measured")
+    same = (gallery_labels[None, :] == query_labels[:, None]) & known[:, None]
     others = same.sum(axis=1) - same[np.arange(len(same)), np.arange(len(same))]
-    chance = float(np.mean(others / (sim.shape[1] - 1)))
+    chance = float(np.mean(others[known] / (sim.shape[1] - 1)))
     out = {}
     for k in ks:
         top = order[:, :min(int(k), sim.shape[1] - 1)]
-        out[f"{name}_precision@{k}"] = float(np.mean(gallery_labels[top] == query_labels[:, None]))
+        hits = np.take_along_axis(same, top, axis=1)
+        out[f"{name}_precision@{k}"] = float(np.mean(hits[known]))
         out[f"chance_{name}_precision@{k}"] = chance
     return out

@@ -68,13 +68,14 @@ def pair_name(source: str, target: str) -> str:
 CHANCE_TEST_COLUMNS = ["p_vs_chance", "p_vs_chance_holm"]
 
 
-def summary_columns(recall_at) -> list[str]:
-    """Columns of results/transfer.csv, in order, for the configured recall@K list."""
+def summary_columns(recall_at, label: str = "style") -> list[str]:
+    """Columns of results/transfer.csv, in order, for the configured recall@K list and the task
+    whose labels class-level precision counts (the dataset's first)."""
     ks = [int(k) for k in recall_at]
     return (["source", "target", "method", "type", *MAPPING_METRICS]
             + [f"recall@{k}" for k in ks] + ["median_rank", "mrr", *CHANCE_TEST_COLUMNS]
             + [f"chance_recall@{k}" for k in ks] + ["chance_median_rank", "chance_mrr"]
-            + [f"style_precision@{k}" for k in ks] + [f"chance_style_precision@{k}" for k in ks]
+            + [f"{label}_precision@{k}" for k in ks] + [f"chance_{label}_precision@{k}" for k in ks]
             + ["n_test", "best_on_validation", "validation_mrr"])
 
 
@@ -108,10 +109,10 @@ def mrr_against_chance(ranks: np.ndarray, n_permutations: int, seed: int) -> flo
 
 
 def evaluate_mapping(mapping, X_eval: np.ndarray, Y_eval: np.ndarray, recall_at, styles: np.ndarray | None = None,
-                     n_permutations: int | None = None, seed: int = 0) -> tuple[dict, np.ndarray]:
+                     n_permutations: int | None = None, seed: int = 0, label: str = "style") -> tuple[dict, np.ndarray]:
     """Mapping quality and retrieval metrics of a fitted mapping on aligned rows, and the ranks.
 
-    With ``styles`` (the rows' style labels), also the class-level style precision@K; with
+    With ``styles`` (the rows' labels of the task ``label``), also the class-level precision@K; with
     ``n_permutations``, the permutation p-value of the MRR against chance (``p_vs_chance``).
     """
     source_emb, target_emb = mapping.embed_source(X_eval), mapping.embed_target(Y_eval)
@@ -121,7 +122,7 @@ def evaluate_mapping(mapping, X_eval: np.ndarray, Y_eval: np.ndarray, recall_at,
     if n_permutations:
         metrics["p_vs_chance"] = mrr_against_chance(all_ranks, n_permutations, seed)
     if styles is not None:
-        metrics.update(label_precision(source_emb, target_emb, styles, styles, recall_at))
+        metrics.update(label_precision(source_emb, target_emb, styles, styles, recall_at, name=label))
     return metrics, ranks
 
 
@@ -136,7 +137,7 @@ class PairResult:
 
 
 def run_pair(source: str, target: str, X: dict[str, np.ndarray], clips: pd.DataFrame, transfer_params: dict,
-             seed: int, dataset: str | None = None) -> PairResult:
+             seed: int, dataset: str | None = None, label: str = "style") -> PairResult:
     """Fit and evaluate every configured mapping of one (source -> target) pair.
 
     ``X`` holds both modalities' feature matrices, rows aligned with ``clips`` (the featurestore's
@@ -161,8 +162,8 @@ def run_pair(source: str, target: str, X: dict[str, np.ndarray], clips: pd.DataF
         started = time.perf_counter()
         mapping = build_mapping(method_params, pca_components, seed).fit(Xs[masks["train"]], Xt[masks["train"]])
         test_metrics, test_ranks = evaluate_mapping(mapping, Xs[masks["test"]], Xt[masks["test"]], recall_at,
-                                                    clips.loc[masks["test"], "style"].to_numpy(),
-                                                    int(transfer_params["permutations"]), seed)
+                                                    clips.loc[masks["test"], label].to_numpy(),
+                                                    int(transfer_params["permutations"]), seed, label)
         val_metrics, _ = evaluate_mapping(mapping, Xs[masks["validation"]], Xt[masks["validation"]], recall_at)
         log.info("%s -> %s %s: test mrr %.4f (chance %.4f), validation mrr %.4f, %.2f s", source, target,
                  name, test_metrics["mrr"], test_metrics["chance_mrr"], val_metrics["mrr"],
@@ -177,7 +178,7 @@ def run_pair(source: str, target: str, X: dict[str, np.ndarray], clips: pd.DataF
 
     metrics = {
         "source": source, "target": target, "dataset": dataset, "seed": int(seed),
-        "pca_components": pca_components, "recall_at": recall_at,
+        "pca_components": pca_components, "recall_at": recall_at, "label": label,
         "n_train": int(masks["train"].sum()), "n_validation": int(masks["validation"].sum()),
         "n_test": int(masks["test"].sum()), "best_on_validation": best,
         # JSON objects are written with sorted keys: the params order (ties, tables) is kept here.
@@ -228,7 +229,8 @@ def summary_table(pair_metrics: list[dict]) -> pd.DataFrame:
                          "type": entry["type"], **entry["test"], "n_test": pair["n_test"],
                          "best_on_validation": method == pair["best_on_validation"],
                          "validation_mrr": entry["validation_mrr"]})
-    table = pd.DataFrame(rows)[[c for c in summary_columns(recall_at) if c != "p_vs_chance_holm"]]
+    label = pair_metrics[0].get("label", "style")
+    table = pd.DataFrame(rows)[[c for c in summary_columns(recall_at, label) if c != "p_vs_chance_holm"]]
     numeric = [c for c in table.columns if table[c].dtype.kind == "f"]
     return table.round({c: DECIMALS for c in numeric})
 

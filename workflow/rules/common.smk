@@ -1,7 +1,9 @@
 # Config validation, wildcard constraints and input/params functions; the stage files hold only rules.
 import os
 import sys
+from pathlib import Path
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from musicfusion import MODALITIES, SHARD_MODALITIES
@@ -16,15 +18,31 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 # The interpreter running Snakemake (the project venv) also runs the tools the rules call.
 PYTHON = sys.executable
 DATASET = resolve_dataset(config)
+TASKS = list(DATASET.tasks)
 SHARDS = [f"{i:03d}" for i in range(config["preprocess"]["n_shards"])]
-METHODS = list(config["methods"])
+# Methods and transfer pairs that need a modality the dataset lacks are left out, said once.
+METHODS = [m for m, p in config["methods"].items() if DATASET.has(p["modalities"])]
+for _method in config["methods"]:
+    if _method not in METHODS:
+        logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}: method {_method} "
+                    f"(needs {'+'.join(config['methods'][_method]['modalities'])}) is left out")
+METHOD_PARAMS = {m: config["methods"][m] for m in METHODS}
+if not METHODS:
+    raise ValueError(f"dataset {DATASET.name} has {list(DATASET.modalities)}: no configured method uses only those")
 # Repeated stratified group k-fold: fold i is repetition i // folds, test fold i % folds.
 N_FOLDS = config["evaluate"]["folds"] * config["evaluate"]["repetitions"]
 FOLDS = list(range(N_FOLDS))
 TRACKING = config["tracking"]
 TRANSFER = config["transfer"]
-TRANSFER_PAIRS = [f"{source}_to_{target}" for source, target in TRANSFER["pairs"]]
+TRANSFER_PAIRS = [f"{source}_to_{target}" for source, target in TRANSFER["pairs"] if DATASET.has([source, target])]
+for _source, _target in TRANSFER["pairs"]:
+    if not DATASET.has([_source, _target]):
+        logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}: transfer {_source} -> "
+                    f"{_target} is left out")
 FEATURES = f"data/processed/{DATASET.name}/features"
+# Results and models of each dataset sit side by side: results/<dataset>/, models/<dataset>/.
+RESULTS = f"results/{DATASET.name}"
+MODELS = f"models/{DATASET.name}"
 FINGERPRINT = f"data/processed/{DATASET.name}/fingerprint.json"
 PRESET_LABEL = DATASET.name if DATASET.is_preset else "user"  # the `preset` tag of MLflow runs
 
@@ -47,8 +65,14 @@ def manifest_of(wildcards):
     return str(dataset_spec(wildcards).manifest)
 
 
-def clip_seconds_of(wildcards):
-    return dataset_spec(wildcards).clip_seconds
+def dataset_params(wildcards):
+    """The dataset's modalities and tasks, as preprocessing and the clip table read them."""
+    spec = dataset_spec(wildcards)
+    return {"modalities": list(spec.modalities), "tasks": list(spec.tasks)}
+
+
+def interim_shards(modality):
+    return expand(f"data/interim/{{{{dataset}}}}/{modality}/shard-{{shard}}.npz", shard=SHARDS)
 
 
 def preset_pattern():
@@ -80,8 +104,6 @@ def control_params(wildcards):
     return _shard_settings("control", config["features"]["controls"][wildcards.modality])
 
 
-def features_of(dataset):
-    return expand("data/processed/{dataset}/features/{modality}.npz", dataset=dataset, modality=MODALITIES)
 
 
 def method_inputs(wildcards):
@@ -101,7 +123,8 @@ def method_inputs(wildcards):
 def fusion_shaping_params():
     """Everything that shapes a fusion method's results besides its own settings, and nothing
     else: changing another method or the transfer settings logs no method again."""
-    return {k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features", "tasks", "evaluate")}
+    return {**{k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features", "evaluate")},
+            "tasks": TASKS}
 
 
 def transfer_fit_params():
@@ -116,26 +139,21 @@ def transfer_shaping_params():
 
 
 def transfer_outputs():
-    outputs = ["results/transfer.csv", "results/transfer.md", "results/recall_at_k.png",
-               "results/transfer_significance.csv"]
-    outputs += expand("results/transfer/{pair}/mlflow_runs.json", pair=TRANSFER_PAIRS)
+    if not TRANSFER_PAIRS:
+        return []
+    outputs = [f"{RESULTS}/{name}" for name in ("transfer.csv", "transfer.md", "recall_at_k.png",
+                                                "transfer_significance.csv")]
+    outputs += expand(f"{RESULTS}/transfer/{{pair}}/mlflow_runs.json", pair=TRANSFER_PAIRS)
     return outputs
 
 
 def all_outputs():
     name = DATASET.name
-    outputs = [
-        f"data/interim/{name}/bad_clips.csv",
-        "results/summary.csv",
-        "results/summary.md",
-        "results/metrics.json",
-        "results/method_comparison.png",
-        "results/significance.csv",
-        "results/fusion_gain.png",
-        "results/provenance.json",
-        "results/dataset.csv",
-    ]
-    outputs += expand("results/methods/{method}/mlflow_runs.json", method=METHODS)
+    outputs = [f"data/interim/{name}/bad_clips.csv", f"data/interim/{name}/absent.csv"]
+    outputs += [f"{RESULTS}/{table}" for table in (
+        "summary.csv", "summary.md", "metrics.json", "method_comparison.png", "significance.csv",
+        "fusion_gain.png", "provenance.json", "dataset.csv")]
+    outputs += expand(f"{RESULTS}/methods/{{method}}/mlflow_runs.json", method=METHODS)
     outputs += transfer_outputs()
     if DATASET.is_preset:
         outputs.append(f"data/raw/{name}.dvc")

@@ -3,19 +3,19 @@
 
 rule compare:
     input:
-        predictions=expand("models/{method}/predictions.csv", method=METHODS),
-        metrics=expand("results/methods/{method}/metrics.json", method=METHODS),
+        predictions=expand(f"{MODELS}/{{method}}/predictions.csv", method=METHODS),
+        metrics=expand(f"{RESULTS}/methods/{{method}}/metrics.json", method=METHODS),
     output:
-        significance=report("results/significance.csv", caption="../report/significance.rst", category="Results"),
-        per_class="results/fusion_gain_per_class.csv",
-        plot=report("results/fusion_gain.png", caption="../report/fusion_gain.rst", category="Results"),
+        significance=report(f"{RESULTS}/significance.csv", caption="../report/significance.rst", category="Results"),
+        per_class=f"{RESULTS}/fusion_gain_per_class.csv",
+        plot=report(f"{RESULTS}/fusion_gain.png", caption="../report/fusion_gain.rst", category="Results"),
     log:
-        "logs/compare.log",
+        f"logs/compare/{DATASET.name}.log",
     benchmark:
-        "results/benchmarks/compare.tsv"
+        f"results/benchmarks/compare/{DATASET.name}.tsv"
     params:
-        methods=config["methods"],
-        tasks=config["tasks"],
+        methods=METHOD_PARAMS,
+        tasks=TASKS,
         settings=config["evaluate"],
     conda:
         "../envs/musicfusion.yaml"

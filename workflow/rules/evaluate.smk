@@ -3,21 +3,21 @@
 
 rule evaluate:
     input:
-        predictions="models/{method}/predictions.csv",
+        predictions=f"{MODELS}/{{method}}/predictions.csv",
     output:
-        metrics="results/methods/{method}/metrics.json",
+        metrics=f"{RESULTS}/methods/{{method}}/metrics.json",
         confusion=report(
-            expand("results/methods/{{method}}/confusion_{task}.png", task=config["tasks"]),
+            expand(f"{RESULTS}/methods/{{{{method}}}}/confusion_{{task}}.png", task=TASKS),
             caption="../report/confusion.rst",
             category="Confusion matrices",
             subcategory="{method}",
         ),
     log:
-        "logs/evaluate/{method}.log",
+        f"logs/evaluate/{DATASET.name}/{{method}}.log",
     benchmark:
-        "results/benchmarks/evaluate/{method}.tsv"
+        f"results/benchmarks/evaluate/{DATASET.name}/{{method}}.tsv"
     params:
-        tasks=config["tasks"],
+        tasks=TASKS,
         confidence=config["evaluate"]["confidence"],
     conda:
         "../envs/musicfusion.yaml"
@@ -27,19 +27,19 @@ rule evaluate:
 
 rule summarize:
     input:
-        metrics=expand("results/methods/{method}/metrics.json", method=METHODS),
+        metrics=expand(f"{RESULTS}/methods/{{method}}/metrics.json", method=METHODS),
     output:
-        csv=report("results/summary.csv", caption="../report/summary.rst", category="Results"),
-        markdown="results/summary.md",
-        metrics="results/metrics.json",
-        plot=report("results/method_comparison.png", caption="../report/method_comparison.rst",
+        csv=report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="Results"),
+        markdown=f"{RESULTS}/summary.md",
+        metrics=f"{RESULTS}/metrics.json",
+        plot=report(f"{RESULTS}/method_comparison.png", caption="../report/method_comparison.rst",
                     category="Results"),
     log:
-        "logs/summarize.log",
+        f"logs/summarize/{DATASET.name}.log",
     benchmark:
-        "results/benchmarks/summarize.tsv"
+        f"results/benchmarks/summarize/{DATASET.name}.tsv"
     params:
-        methods=config["methods"],
+        methods=METHOD_PARAMS,
         metric=config["evaluate"]["selection_metric"],
     conda:
         "../envs/musicfusion.yaml"

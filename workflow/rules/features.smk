@@ -72,7 +72,7 @@ rule gather_controls:
 rule extract_text:
     input:
         shards=expand("data/interim/{{dataset}}/text/shard-{shard}.npz", shard=SHARDS),
-        manifest=manifest_of,
+        clips="data/processed/{dataset}/features/clips.csv",
     output:
         features="data/processed/{dataset}/features/text.npz",
         vectorizer="data/processed/{dataset}/features/text_vectorizer.pkl",
@@ -90,7 +90,8 @@ rule extract_text:
 
 rule clip_table:
     input:
-        features=features_of("{dataset}"),
+        # Which clips survived preprocessing, per modality the dataset has.
+        **{m: interim_shards(m) for m in DATASET.modalities},
         manifest=manifest_of,
     output:
         "data/processed/{dataset}/features/clips.csv",
@@ -98,6 +99,11 @@ rule clip_table:
         "logs/clip_table/{dataset}.log",
     benchmark:
         "results/benchmarks/clip_table/{dataset}.tsv"
+    params:
+        dataset=dataset_params,
+        # A manifest without a split column is split in these fractions, stratified and grouped.
+        split_fractions=config["collect"]["splits"],
+        seed=config["seed"],
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -108,13 +114,13 @@ rule describe_dataset:
     input:
         f"{FEATURES}/clips.csv",
     output:
-        report("results/dataset.csv", caption="../report/dataset.rst", category="Data"),
+        report(f"{RESULTS}/dataset.csv", caption="../report/dataset.rst", category="Data"),
     log:
-        "logs/describe_dataset.log",
+        f"logs/describe_dataset/{DATASET.name}.log",
     benchmark:
-        "results/benchmarks/describe_dataset.tsv"
+        f"results/benchmarks/describe_dataset/{DATASET.name}.tsv"
     params:
-        tasks=config["tasks"],
+        tasks=TASKS,
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -134,7 +140,7 @@ rule split_fold:
         folds=config["evaluate"]["folds"],
         seed=config["seed"],
         # Stratified by every task's label at once.
-        tasks=config["tasks"],
+        tasks=TASKS,
     conda:
         "../envs/musicfusion.yaml"
     script:

@@ -5,17 +5,17 @@ rule preprocess:
     input:
         manifest=manifest_of,
     output:
-        audio="data/interim/{dataset}/audio/shard-{shard}.npz",
-        video="data/interim/{dataset}/video/shard-{shard}.npz",
-        text="data/interim/{dataset}/text/shard-{shard}.npz",
+        # One interim file per modality the dataset has.
+        **{m: f"data/interim/{{dataset}}/{m}/shard-{{shard}}.npz" for m in DATASET.modalities},
         bad_clips="data/interim/{dataset}/bad_clips/shard-{shard}.csv",
+        absent="data/interim/{dataset}/absent/shard-{shard}.csv",
     log:
         "logs/preprocess/{dataset}/shard-{shard}.log",
     benchmark:
         "results/benchmarks/preprocess/{dataset}/shard-{shard}.tsv"
     params:
         preprocess=config["preprocess"],
-        clip_seconds=clip_seconds_of,
+        dataset=dataset_params,
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -24,9 +24,11 @@ rule preprocess:
 
 rule bad_clips_report:
     input:
-        expand("data/interim/{{dataset}}/bad_clips/shard-{shard}.csv", shard=SHARDS),
+        bad=expand("data/interim/{{dataset}}/bad_clips/shard-{shard}.csv", shard=SHARDS),
+        absent=expand("data/interim/{{dataset}}/absent/shard-{shard}.csv", shard=SHARDS),
     output:
-        report("data/interim/{dataset}/bad_clips.csv", caption="../report/bad_clips.rst", category="Data"),
+        bad=report("data/interim/{dataset}/bad_clips.csv", caption="../report/bad_clips.rst", category="Data"),
+        absent="data/interim/{dataset}/absent.csv",
     log:
         "logs/bad_clips_report/{dataset}.log",
     benchmark:

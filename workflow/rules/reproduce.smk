@@ -2,15 +2,16 @@
 # with the committed reference for the dataset (reference/<dataset>/) within a tolerance.
 
 REFERENCE_DIR = f"{config['reproduce']['reference_dir']}/{DATASET.name}"
-REFERENCE_TABLES = ["results/summary.csv", "results/significance.csv"]
-REFERENCE_TABLES += [t for t in transfer_outputs() if t.endswith("transfer.csv")]
+# transfer.csv only where the dataset has a pair of modalities to map.
+REFERENCE_TABLES = [f"{RESULTS}/summary.csv", f"{RESULTS}/significance.csv"]
+REFERENCE_TABLES += [t for t in transfer_outputs() if Path(t).name == "transfer.csv"]
 
 
 rule reproduce:
     input:
         REFERENCE_TABLES,
     log:
-        "logs/reproduce.log",
+        f"logs/reproduce/{DATASET.name}.log",
     params:
         reference_dir=REFERENCE_DIR,
         tolerance=config["reproduce"]["tolerance"],
@@ -24,7 +25,7 @@ rule update_reference:
     input:
         REFERENCE_TABLES,
     log:
-        "logs/update_reference.log",
+        f"logs/update_reference/{DATASET.name}.log",
     params:
         reference_dir=REFERENCE_DIR,
     conda:

@@ -26,13 +26,13 @@ rule dataset_fingerprint:
 rule provenance:
     input:
         fingerprint=FINGERPRINT,
-        summary="results/summary.csv",
+        summary=f"{RESULTS}/summary.csv",
     output:
-        report("results/provenance.json", caption="../report/provenance.rst", category="Provenance"),
+        report(f"{RESULTS}/provenance.json", caption="../report/provenance.rst", category="Provenance"),
     log:
-        "logs/provenance.log",
+        f"logs/provenance/{DATASET.name}.log",
     benchmark:
-        "results/benchmarks/provenance.tsv"
+        f"results/benchmarks/provenance/{DATASET.name}.tsv"
     params:
         config=config,
     conda:
@@ -43,16 +43,16 @@ rule provenance:
 
 rule track:
     input:
-        metrics="results/methods/{method}/metrics.json",
-        model="models/{method}/model.pkl",
-        confusion=expand("results/methods/{{method}}/confusion_{task}.png", task=config["tasks"]),
+        metrics=f"{RESULTS}/methods/{{method}}/metrics.json",
+        model=f"{MODELS}/{{method}}/model.pkl",
+        confusion=expand(f"{RESULTS}/methods/{{{{method}}}}/confusion_{{task}}.png", task=TASKS),
         fingerprint=FINGERPRINT,
     output:
-        "results/methods/{method}/mlflow_runs.json",
+        f"{RESULTS}/methods/{{method}}/mlflow_runs.json",
     log:
-        "logs/track/{method}.log",
+        f"logs/track/{DATASET.name}/{{method}}.log",
     benchmark:
-        "results/benchmarks/track/{method}.tsv"
+        f"results/benchmarks/track/{DATASET.name}/{{method}}.tsv"
     params:
         method=method_params,
         logged=fusion_shaping_params(),

@@ -6,15 +6,15 @@ rule train:
         clips=f"{FEATURES}/clips.csv",
         features=method_inputs,
     output:
-        model="models/{method}/model.pkl",
-        predictions="models/{method}/predictions.csv",
+        model=f"{MODELS}/{{method}}/model.pkl",
+        predictions=f"{MODELS}/{{method}}/predictions.csv",
     log:
-        "logs/train/{method}.log",
+        f"logs/train/{DATASET.name}/{{method}}.log",
     benchmark:
-        "results/benchmarks/train/{method}.tsv"
+        f"results/benchmarks/train/{DATASET.name}/{{method}}.tsv"
     params:
         method=method_params,
-        tasks=config["tasks"],
+        tasks=TASKS,
         seed=config["seed"],
         n_folds=N_FOLDS,
         selection_metric=config["evaluate"]["selection_metric"],

@@ -8,20 +8,22 @@ rule transfer:
         target=f"{FEATURES}/{{target}}.npz",
         clips=f"{FEATURES}/clips.csv",
     output:
-        metrics="results/transfer/{source}_to_{target}/metrics.json",
-        ranks="results/transfer/{source}_to_{target}/ranks.csv",
-        curve=report("results/transfer/{source}_to_{target}/recall_at_k.png",
+        metrics=f"{RESULTS}/transfer/{{source}}_to_{{target}}/metrics.json",
+        ranks=f"{RESULTS}/transfer/{{source}}_to_{{target}}/ranks.csv",
+        curve=report(f"{RESULTS}/transfer/{{source}}_to_{{target}}/recall_at_k.png",
                      caption="../report/transfer_pair.rst", category="Transfer",
                      subcategory="{source} to {target}"),
-        model="models/transfer/{source}_to_{target}.pkl",
+        model=f"{MODELS}/transfer/{{source}}_to_{{target}}.pkl",
     log:
-        "logs/transfer/{source}_to_{target}.log",
+        f"logs/transfer/{DATASET.name}/{{source}}_to_{{target}}.log",
     benchmark:
-        "results/benchmarks/transfer/{source}_to_{target}.tsv"
+        f"results/benchmarks/transfer/{DATASET.name}/{{source}}_to_{{target}}.tsv"
     params:
         transfer=transfer_fit_params(),
         seed=config["seed"],
         dataset=DATASET.name,
+        # Class-level precision counts the labels of the dataset's first task.
+        label=TASKS[0],
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -30,18 +32,18 @@ rule transfer:
 
 rule summarize_transfer:
     input:
-        metrics=expand("results/transfer/{pair}/metrics.json", pair=TRANSFER_PAIRS),
-        ranks=expand("results/transfer/{pair}/ranks.csv", pair=TRANSFER_PAIRS),
+        metrics=expand(f"{RESULTS}/transfer/{{pair}}/metrics.json", pair=TRANSFER_PAIRS),
+        ranks=expand(f"{RESULTS}/transfer/{{pair}}/ranks.csv", pair=TRANSFER_PAIRS),
     output:
-        csv=report("results/transfer.csv", caption="../report/transfer.rst", category="Transfer"),
-        markdown="results/transfer.md",
-        plot=report("results/recall_at_k.png", caption="../report/recall_at_k.rst", category="Transfer"),
-        significance=report("results/transfer_significance.csv",
+        csv=report(f"{RESULTS}/transfer.csv", caption="../report/transfer.rst", category="Transfer"),
+        markdown=f"{RESULTS}/transfer.md",
+        plot=report(f"{RESULTS}/recall_at_k.png", caption="../report/recall_at_k.rst", category="Transfer"),
+        significance=report(f"{RESULTS}/transfer_significance.csv",
                             caption="../report/transfer_significance.rst", category="Transfer"),
     log:
-        "logs/summarize_transfer.log",
+        f"logs/summarize_transfer/{DATASET.name}.log",
     benchmark:
-        "results/benchmarks/summarize_transfer.tsv"
+        f"results/benchmarks/summarize_transfer/{DATASET.name}.tsv"
     params:
         bootstrap_samples=TRANSFER["bootstrap_samples"],
         # The same confidence level as the fusion comparisons.
@@ -55,15 +57,15 @@ rule summarize_transfer:
 
 rule track_transfer:
     input:
-        metrics="results/transfer/{source}_to_{target}/metrics.json",
-        curve="results/transfer/{source}_to_{target}/recall_at_k.png",
+        metrics=f"{RESULTS}/transfer/{{source}}_to_{{target}}/metrics.json",
+        curve=f"{RESULTS}/transfer/{{source}}_to_{{target}}/recall_at_k.png",
         fingerprint=FINGERPRINT,
     output:
-        "results/transfer/{source}_to_{target}/mlflow_runs.json",
+        f"{RESULTS}/transfer/{{source}}_to_{{target}}/mlflow_runs.json",
     log:
-        "logs/track_transfer/{source}_to_{target}.log",
+        f"logs/track_transfer/{DATASET.name}/{{source}}_to_{{target}}.log",
     benchmark:
-        "results/benchmarks/track_transfer/{source}_to_{target}.tsv"
+        f"results/benchmarks/track_transfer/{DATASET.name}/{{source}}_to_{{target}}.tsv"
     params:
         dataset=DATASET.name,
         preset=PRESET_LABEL,

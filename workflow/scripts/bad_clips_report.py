@@ -1,10 +1,12 @@
-"""Snakemake script for rule bad_clips_report: one table of every skipped clip."""
+"""Snakemake script for rule bad_clips_report: one table of skipped clips, one of absent modalities."""
 
 from musicfusion.io import read_table, write_csv
-from musicfusion.preprocess import merge_bad_clip_reports
+from musicfusion.preprocess import ABSENT_COLUMNS, BAD_CLIP_COLUMNS, merge_reports
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    merged = merge_bad_clip_reports([read_table(path) for path in snakemake.input])
-    write_csv(snakemake.output[0], merged)
-    print(f"{len(merged)} bad clips")
+    bad = merge_reports([read_table(path) for path in snakemake.input.bad], BAD_CLIP_COLUMNS)
+    absent = merge_reports([read_table(path) for path in snakemake.input.absent], ABSENT_COLUMNS)
+    write_csv(snakemake.output.bad, bad)
+    write_csv(snakemake.output.absent, absent)
+    print(f"{len(bad)} bad clips; absent modalities:", absent.groupby("modality").size().to_dict())

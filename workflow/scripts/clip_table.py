@@ -1,4 +1,5 @@
-"""Snakemake script for rule clip_table: split and labels in the feature matrices' row order."""
+"""Snakemake script for rule clip_table: the clips that survived preprocessing, their modalities,
+split, group and labels."""
 
 from musicfusion.featurestore import clip_table
 from musicfusion.io import load_npz, write_csv
@@ -6,7 +7,12 @@ from musicfusion.manifest import read_manifest
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    table = clip_table({path: load_npz(path)["clip_ids"] for path in snakemake.input.features},
-                       read_manifest(snakemake.input.manifest, require_all_splits=True))
+    dataset = snakemake.params.dataset
+    shard_ids = {m: [load_npz(path, ["clip_ids"])["clip_ids"] for path in snakemake.input[m]]
+                 for m in dataset["modalities"]}
+    manifest = read_manifest(snakemake.input.manifest, dataset["modalities"], dataset["tasks"],
+                             require_all_splits=True)
+    table = clip_table(shard_ids, manifest, dataset["tasks"], snakemake.params.split_fractions, snakemake.params.seed)
     write_csv(snakemake.output[0], table)
-    print(table.groupby("split").size().to_dict())
+    print(table.groupby("split").size().to_dict(),
+          {column: int(table[column].sum()) for column in table.columns if column.startswith("has_")})

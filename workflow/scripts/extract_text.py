@@ -5,8 +5,8 @@ from musicfusion.io import load_npz, read_table, save_npz, save_pickle
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    # The dataset's own split is the manifest's; a fold's is its clips.csv.
-    split_table = snakemake.input.get("manifest") or snakemake.input.clips
+    # The dataset's own split, or a fold's: its clips.csv.
+    split_table = snakemake.input.clips
     features, vectorizer = extract_text([load_npz(path) for path in snakemake.input.shards],
                                         read_table(split_table), snakemake.params.features, where=split_table)
     if "vectorizer" in snakemake.output.keys():

@@ -8,12 +8,14 @@ from musicfusion.preprocess import preprocess_shard
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    params = snakemake.params.preprocess
+    params, dataset = snakemake.params.preprocess, snakemake.params.dataset
+    manifest = read_manifest(snakemake.input.manifest, dataset["modalities"], dataset["tasks"])
     # Under on_bad_input: fail a bad clip raises before anything is written.
-    arrays, bad = preprocess_shard(read_manifest(snakemake.input.manifest), Path(snakemake.input.manifest).parent,
-                                   int(snakemake.wildcards.shard), params["n_shards"],
-                                   snakemake.params.clip_seconds, params)
+    arrays, bad, absent = preprocess_shard(manifest, Path(snakemake.input.manifest).parent,
+                                           int(snakemake.wildcards.shard), params["n_shards"],
+                                           dataset["modalities"], params)
     for modality, content in arrays.items():
         save_npz(snakemake.output[modality], **content)
     write_csv(snakemake.output.bad_clips, bad)
-    print(f"shard {snakemake.wildcards.shard}: {len(bad)} bad clips skipped")
+    write_csv(snakemake.output.absent, absent)
+    print(f"shard {snakemake.wildcards.shard}: {len(bad)} bad clips skipped, {len(absent)} absent modalities")

@@ -12,7 +12,7 @@ with log_to(snakemake.log[0]):
     source, target = snakemake.wildcards.source, snakemake.wildcards.target
     X, clips = load_features(Path(snakemake.input.clips).parent, [source, target])
     result = run_pair(source, target, X, clips, snakemake.params.transfer, snakemake.params.seed,
-                      dataset=snakemake.params.dataset)
+                      dataset=snakemake.params.dataset, label=snakemake.params.label)
     save_pickle(snakemake.output.model, result.bundle)
     write_csv(snakemake.output.ranks, result.ranks)
     save_png(result.figure, snakemake.output.curve)

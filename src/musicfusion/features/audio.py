@@ -46,10 +46,11 @@ def clip_frames(clip: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
     return np.concatenate(rows).T
 
 
-def extract(audio: np.ndarray, sample_rate: int, params: dict) -> tuple[np.ndarray, list[str]]:
-    """MFCC (+ deltas) features of each clip, pooled over time.
+def extract(audio, sample_rate: int, params: dict) -> tuple[np.ndarray, list[str]]:
+    """MFCC (+ deltas) features of each clip, pooled over its real length.
 
-    ``audio``: float32 ``(n_clips, n_samples)`` mono, already resampled, trimmed and normalised.
+    ``audio``: the clips' mono samples, already resampled and normalised: a sequence of 1-D
+    arrays of any lengths, or a ``(n_clips, n_samples)`` array.
     ``params``: the ``features.audio`` section (n_mfcc, n_fft, hop_length, delta_orders, pooling;
     optional delta_width). Returns float32 ``(n_clips, d)`` and the ``d`` names, with
     ``d = n_mfcc * (1 + len(delta_orders)) * len(pooling)``.
@@ -57,9 +58,10 @@ def extract(audio: np.ndarray, sample_rate: int, params: dict) -> tuple[np.ndarr
     check_pooling(params["pooling"])
     if any(order < 1 for order in params["delta_orders"]):
         raise ValueError(f"delta_orders must be 1 or more, got {params['delta_orders']}")
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim != 2:
-        raise ValueError(f"audio must be (n_clips, n_samples), got shape {audio.shape}")
+    audio = [np.asarray(clip, dtype=np.float32) for clip in audio]
+    bad = [clip.shape for clip in audio if clip.ndim != 1]
+    if bad:
+        raise ValueError(f"each clip's audio must be 1-D mono samples, got shape {bad[0]}")
     names = pooled_names(feature_names(params), params["pooling"])
     X = np.zeros((len(audio), len(names)), dtype=np.float32)
     # One clip at a time: a clip's features never depend on which clips share its batch,

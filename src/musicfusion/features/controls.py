@@ -152,10 +152,12 @@ def audio_controls(audio, sample_rate: int, params: dict) -> tuple[np.ndarray, l
 
 # --- video -----------------------------------------------------------------------------------
 
-def video_controls(frames: np.ndarray, fps: float, params: dict) -> tuple[np.ndarray, list[str]]:
+def video_controls(frames, fps: float, params: dict) -> tuple[np.ndarray, list[str]]:
     """Simultaneous voices, note density and ink of each clip's piano-roll frames.
 
-    ``frames``: uint8 ``(n_clips, n_frames, height, width)`` grey, playhead in the middle column.
+    ``frames``: each clip's uint8 ``(n_frames, height, width)`` grey frames, playhead in the
+    middle column: a sequence of clips of any lengths, or a ``(n_clips, n_frames, height, width)``
+    array.
     ``fps`` is only checked (every statistic is a mean or max over frames, so independent of it).
 
     Voices: lit runs down the probe column (``width // 2 - playhead_offset``); notes of adjacent
@@ -176,13 +178,22 @@ def video_controls(frames: np.ndarray, fps: float, params: dict) -> tuple[np.nda
     if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
             or not math.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive number, got {fps!r}")
-    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.dtype != np.uint8:
-        shape = getattr(frames, "shape", None)
+    if isinstance(frames, np.ndarray) and frames.ndim != 4:
         raise ValueError(f"frames must be a uint8 array (n_clips, n_frames, height, width), got "
-                         f"{getattr(frames, 'dtype', type(frames).__name__)} {shape}")
-    n_clips, n_frames, height, width = frames.shape
-    if n_frames == 0 or height == 0:
-        raise ValueError(f"frames must have at least one frame and one row, got shape {frames.shape}")
+                         f"{frames.dtype} {frames.shape}")
+    frames = list(frames)
+    for clip in frames:
+        if not isinstance(clip, np.ndarray) or clip.ndim != 3 or clip.dtype != np.uint8:
+            raise ValueError(f"each clip's frames must be a uint8 array (n_frames, height, width), got "
+                             f"{getattr(clip, 'dtype', type(clip).__name__)} {getattr(clip, 'shape', None)}")
+        if clip.shape[0] == 0 or clip.shape[1] == 0:
+            raise ValueError(f"frames must have at least one frame and one row, got shape {clip.shape}")
+    if len({clip.shape[1:] for clip in frames}) > 1:
+        raise ValueError(f"clips differ in frame size: {sorted({clip.shape[1:] for clip in frames})}")
+    n_clips = len(frames)
+    if n_clips == 0:
+        return np.zeros((0, len(VIDEO_NAMES)), dtype=np.float32), list(VIDEO_NAMES)
+    height, width = frames[0].shape[1:]
     playhead = width // 2
     probe = playhead - offset
     if probe < 0 or playhead + 1 >= width:

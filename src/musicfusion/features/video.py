@@ -43,20 +43,30 @@ def feature_names(height: int, width: int, hog: dict) -> list[str]:
             for k in range(hog["nbins"])]
 
 
-def extract(frames: np.ndarray, params: dict) -> tuple[np.ndarray, list[str]]:
-    """HOG features of each clip, pooled over its frames.
+def extract(frames, params: dict) -> tuple[np.ndarray, list[str]]:
+    """HOG features of each clip, pooled over its frames (as many as the clip has).
 
-    ``frames``: uint8 ``(n_clips, n_frames, height, width)`` grey, already resized (HOG over
-    full-size frames gives millions of values a frame). ``params``: the ``features.video``
+    ``frames``: each clip's uint8 ``(n_frames, height, width)`` grey frames, already resized (HOG
+    over full-size frames gives millions of values a frame): a sequence of clips of any lengths,
+    or a ``(n_clips, n_frames, height, width)`` array. ``params``: the ``features.video``
     section (hog: cell_size, block_size, block_stride, nbins; pooling).
     Returns float32 ``(n_clips, d)`` and the ``d`` names.
     """
     check_pooling(params["pooling"])
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.dtype != np.uint8 or frames.shape[1] == 0:
-        raise ValueError(f"frames must be uint8 (n_clips, n_frames >= 1, height, width), "
-                         f"got {frames.dtype} {frames.shape}")
-    height, width = frames.shape[2:]
+    if isinstance(frames, np.ndarray) and frames.ndim == 4 and len(frames) == 0:  # no clip, frame size known
+        height, width = frames.shape[2:]
+        names = pooled_names(feature_names(height, width, params["hog"]), params["pooling"])
+        return np.zeros((0, len(names)), dtype=np.float32), names
+    frames = [np.asarray(clip) for clip in frames]
+    if not frames:
+        raise ValueError("no clip to extract, and no frame size to name the features by")
+    shapes = {clip.shape[1:] for clip in frames}
+    bad = [clip for clip in frames if clip.ndim != 3 or clip.dtype != np.uint8 or clip.shape[0] == 0]
+    if bad or len(shapes) != 1:
+        clip = bad[0] if bad else frames[0]
+        raise ValueError(f"each clip's frames must be uint8 (n_frames >= 1, height, width) of one frame size, "
+                         f"got {clip.dtype} {clip.shape} (frame sizes {sorted(shapes)})")
+    height, width = frames[0].shape[1:]
     hog = descriptor(height, width, params["hog"])
     names = pooled_names(feature_names(height, width, params["hog"]), params["pooling"])
     X = np.zeros((len(frames), len(names)), dtype=np.float32)
