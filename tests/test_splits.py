@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicfusion.splits import (SPLIT_NAMES, cv_split, dataset_split, fold_split, groups_of, straddling_groups,
+from musicfusion.manifest import SPLITS
+from musicfusion.splits import (cv_split, dataset_split, fold_split, groups_of, straddling_groups,
                                 strata)
 
 TASKS = ["style", "instrument"]
@@ -70,7 +71,7 @@ def test_cv_split_keeps_the_table_and_leaves_the_input_alone(clips):
     pd.testing.assert_frame_equal(clips, before)
     assert out is not clips
     pd.testing.assert_frame_equal(out[list(clips.columns)], clips)
-    assert set(out["split"]) == set(SPLIT_NAMES)
+    assert set(out["split"]) == set(SPLITS)
 
 
 def test_no_group_straddles_splits_in_any_fold(folds):
@@ -154,7 +155,7 @@ def test_cv_split_follows_the_rows_not_the_index(clips):
 def test_dataset_split_respects_fractions_and_groups(clips):
     split = dataset_split(clips, TASKS, FRACTIONS, SEED)
     assert len(split) == len(clips)
-    assert set(split) == set(SPLIT_NAMES)
+    assert set(split) == set(SPLITS)
     counts = pd.Series(split).value_counts()
     assert 60 <= counts["train"] <= 84  # 72
     assert 16 <= counts["validation"] <= 32  # 24
@@ -184,7 +185,7 @@ def test_dataset_split_follows_a_validation_fraction_unlike_the_test_fraction(cl
 
 def test_dataset_split_with_half_the_clips_for_testing(clips):
     split = pd.Series(dataset_split(clips, TASKS, {"train": 0.3, "validation": 0.2, "test": 0.5}, SEED))
-    assert set(split) == set(SPLIT_NAMES)
+    assert set(split) == set(SPLITS)
     with pytest.raises(ValueError, match="at most half"):
         dataset_split(clips, TASKS, {"train": 0.1, "validation": 0.2, "test": 0.7}, SEED)
 

@@ -29,7 +29,6 @@ from musicfusion.metrics import DECIMALS
 from musicfusion.stats import corrected_resampled_t, holm, macro_recall, per_class_recall
 from musicfusion.train import typed_predictions
 
-COMPARED_METRIC = "recall_macro"
 SIGNIFICANCE_COLUMNS = ["task", "comparison", "method", "modalities", "baseline", "recall_macro",
                         "baseline_recall_macro", "gain", "gain_ci_low", "gain_ci_high", "t", "df", "p_raw",
                         "p_holm", "significant", "n_folds", "n_clips"]

@@ -49,7 +49,7 @@ def evaluate_method(method: str, predictions: pd.DataFrame, tasks: list[str],
         for split in EVALUATED_SPLITS:
             part = rows[rows["split"] == split]
             by_fold = [classification_metrics(g["true"].to_numpy(), g["predicted"].to_numpy())
-                       for _, g in sorted(part.groupby("fold"), key=lambda kv: int(kv[0]))]
+                       for _, g in part.groupby("fold", sort=True)]
             names = list(by_fold[0])
             ratio = fold_ratio(rows, split)
             stats = {name: corrected_resampled_t([m[name] for m in by_fold], ratio, confidence) for name in names}

@@ -117,6 +117,14 @@ def has_column(modality: str) -> str:
     return f"has_{modality}"
 
 
+def has_modality(clips: pd.DataFrame, modality: str) -> np.ndarray:
+    """Which clips have ``modality``, from the table's flag as written or as read back from CSV;
+    every clip when the table has no flag for it."""
+    if has_column(modality) not in clips.columns:
+        return np.ones(len(clips), dtype=bool)
+    return clips[has_column(modality)].astype(str).isin(["True", "true"]).to_numpy()
+
+
 def clip_table(shard_ids: dict[str, list[np.ndarray]], manifest: pd.DataFrame, tasks: list[str],
                split_fractions: dict, seed: int) -> pd.DataFrame:
     """One row per clip that survived preprocessing, sorted by clip id: which modalities it has
@@ -155,9 +163,9 @@ def describe_dataset(clips: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
         counts = counts.rename_axis("label").reset_index()
         counts.insert(0, "task", task)
         parts.append(counts)
-    for column in [c for c in clips.columns if c.startswith("has_")]:
-        lacking = clips.loc[~clips[column].astype(str).isin(["True", "true"]), "split"]
-        row = {"task": "(absent)", "label": column.removeprefix("has_"),
+    for modality in [c.removeprefix("has_") for c in clips.columns if c.startswith("has_")]:
+        lacking = clips.loc[~has_modality(clips, modality), "split"]
+        row = {"task": "(absent)", "label": modality,
                **{split: int((lacking == split).sum()) for split in SPLITS}, "total": int(len(lacking))}
         parts.append(pd.DataFrame([row]))
     return pd.concat(parts, ignore_index=True)
@@ -186,8 +194,7 @@ def clips_with(clips: pd.DataFrame, modalities) -> pd.DataFrame:
     """The clips that have every one of ``modalities`` (all clips if the table predates has_*)."""
     keep = np.ones(len(clips), dtype=bool)
     for m in modalities:
-        if has_column(m) in clips.columns:
-            keep &= clips[has_column(m)].astype(str).isin(["True", "true"]).to_numpy()
+        keep &= has_modality(clips, m)
     return clips[keep].reset_index(drop=True)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-SPLIT_NAMES = ("train", "validation", "test")
+from musicfusion.manifest import SPLITS
 
 
 def strata(clips: pd.DataFrame, tasks: list[str], n_folds: int) -> np.ndarray:
@@ -79,7 +79,7 @@ def dataset_split(clips: pd.DataFrame, tasks: list[str], fractions: dict, seed: 
     The test fraction sets the number of group folds (0.2 -> 5 folds, one of them the test set),
     and the validation fraction that of the rest (0.2 of 0.8 -> 4 folds, one of them validation).
     """
-    total = float(sum(fractions[name] for name in SPLIT_NAMES))
+    total = float(sum(fractions[name] for name in SPLITS))
     n_folds = int(round(total / fractions["test"]))
     n_validation_folds = int(round((total - fractions["test"]) / fractions["validation"]))
     if min(n_folds, n_validation_folds) < 2:

@@ -392,21 +392,30 @@ def canonical_correlations(Z_src, Z_tgt) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+def rank_matrix(query_emb, gallery_emb) -> np.ndarray:
+    """``R[i, j]``: the 1-based rank of gallery item j for query i by cosine similarity.
+
+    Ties are resolved pessimistically: an item is ranked after every item with equal
+    similarity, so its rank is the number of gallery items whose similarity is >= its own.
+    """
+    sim = _cosine_matrix(query_emb, gallery_emb)
+    ordered = np.sort(sim, axis=1)
+    n = sim.shape[1]
+    return np.stack([n - np.searchsorted(row_sorted, row, side="left")
+                     for row_sorted, row in zip(ordered, sim)]).astype(np.int64)
+
+
 def retrieval_ranks(query_emb, gallery_emb) -> np.ndarray:
     """1-based rank of gallery item i for query i, by cosine similarity (descending).
 
-    Row i of ``query_emb`` and row i of ``gallery_emb`` are the same clip. Ties are resolved
-    pessimistically: the true item is ranked after every item with equal similarity, so the
-    rank is the number of gallery items whose similarity is >= the true item's. A constant
-    (or all-zero) embedding therefore gets rank n for every query.
+    Row i of ``query_emb`` and row i of ``gallery_emb`` are the same clip: the ranks are the
+    diagonal of :func:`rank_matrix`, ties pessimistic, so a constant (or all-zero) embedding
+    gets rank n for every query.
     """
-    sim = _cosine_matrix(query_emb, gallery_emb)
-    if sim.shape[0] != sim.shape[1]:
-        raise ValueError(
-            f"query and gallery must hold the same clips in the same order: {sim.shape}"
-        )
-    true = np.diag(sim)[:, None]
-    return np.sum(sim >= true, axis=1).astype(np.int64)
+    ranks = rank_matrix(query_emb, gallery_emb)
+    if ranks.shape[0] != ranks.shape[1]:
+        raise ValueError(f"query and gallery must hold the same clips in the same order: {ranks.shape}")
+    return np.diag(ranks).copy()
 
 
 def retrieval_metrics(ranks, ks, n_gallery: int | None = None) -> dict:
@@ -456,16 +465,6 @@ def rank_gallery(query_emb, gallery_emb, top: int) -> tuple[np.ndarray, np.ndarr
         raise ValueError(f"top must be >= 1, got {top}")
     order = np.argsort(-sim, axis=1, kind="stable")[:, :top]
     return order, np.take_along_axis(sim, order, axis=1)
-
-
-def rank_matrix(query_emb, gallery_emb) -> np.ndarray:
-    """``R[i, j]``: the 1-based rank of gallery item j for query i by cosine similarity, ties
-    pessimistic as in :func:`retrieval_ranks` (whose ranks are the diagonal of R)."""
-    sim = _cosine_matrix(query_emb, gallery_emb)
-    ordered = np.sort(sim, axis=1)
-    n = sim.shape[1]
-    return np.stack([n - np.searchsorted(row_sorted, row, side="left")
-                     for row_sorted, row in zip(ordered, sim)]).astype(np.int64)
 
 
 def label_precision(query_emb, gallery_emb, query_labels, gallery_labels, ks, name: str = "style") -> dict:

@@ -104,19 +104,16 @@ def control_params(wildcards):
     return _shard_settings("control", config["features"]["controls"][wildcards.modality])
 
 
-
-
 def method_inputs(wildcards):
     """What one method's training reads: every fold's split and, per modality, its features
     (the fold's own TF-IDF for text) or its shortcut controls."""
     method = config["methods"][wildcards.method]
-    base = f"data/processed/{DATASET.name}/features"
-    folds = [f"{base}/fold-{i}/clips.csv" for i in FOLDS]
+    folds = [f"{FEATURES}/fold-{i}/clips.csv" for i in FOLDS]
     if method["type"] == "control":
-        return folds + [f"{base}/control/{m}.npz" for m in method["modalities"]]
-    files = [f"{base}/{m}.npz" for m in method["modalities"] if m != "text"]
+        return folds + [f"{FEATURES}/control/{m}.npz" for m in method["modalities"]]
+    files = [f"{FEATURES}/{m}.npz" for m in method["modalities"] if m != "text"]
     if "text" in method["modalities"]:
-        files += [f"{base}/fold-{i}/text.npz" for i in FOLDS]
+        files += [f"{FEATURES}/fold-{i}/text.npz" for i in FOLDS]
     return folds + files
 
 

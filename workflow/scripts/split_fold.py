@@ -7,7 +7,8 @@ from musicfusion.workflow import log_to
 with log_to(snakemake.log[0]):
     clips = cv_split(read_table(snakemake.input[0]), snakemake.params.tasks, snakemake.params.folds,
                      int(snakemake.wildcards.fold), snakemake.params.seed)
-    if straddling_groups(clips):  # cannot happen with group folds; a guard against a wrong change
-        raise RuntimeError(f"groups straddle splits: {straddling_groups(clips)[:5]}")
+    straddling = straddling_groups(clips)
+    if straddling:  # cannot happen with group folds; a guard against a wrong change
+        raise RuntimeError(f"groups straddle splits: {straddling[:5]}")
     write_csv(snakemake.output[0], clips)
     print(clips.groupby("split").size().to_dict())
