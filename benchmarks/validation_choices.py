@@ -1,11 +1,15 @@
 """Design choices of params.yaml, scored on validation folds only (the test folds are never read).
 
-For each choice it refits the affected method on every fold's training clips with each
-alternative and prints the mean validation score over the folds, e.g. the text analyzer
-(character n-grams within words against word uni- and bigrams, for text_only) and block scaling
-(on against off, for early_fusion). Run after the workflow has built the features:
+For each choice it fits the affected method on every fold's training clips with each
+alternative and prints the mean validation score over the folds:
+- ``text analyzer``: character n-grams within words against word uni- and bigrams (text_only,
+  untuned learner);
+- ``block scaling``: on against off (early_fusion, untuned learner);
+- ``learner``: each learner per modality (single-modality method), each tuned with the committed
+  budget (params.yaml ``tuning``); the score is that of the configuration the search chose.
+Run after the workflow has built the features:
 
-    python benchmarks/validation_choices.py [--dataset default]
+    python benchmarks/validation_choices.py [--dataset default] [--choices learner ...]
 """
 
 from __future__ import annotations
@@ -19,24 +23,30 @@ from musicfusion.config import load_params
 from musicfusion.featurestore import extract_text, load_features
 from musicfusion.io import load_npz
 from musicfusion.metrics import score
-from musicfusion.train import fit_method, predict_table
+from musicfusion.train import Tuning, fit_fold
+
+CHOICES = ("text analyzer", "block scaling", "learner")
 
 
-def validation_score(method: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int, metric: str) -> dict:
-    """The method's validation score per task on one fold."""
-    table = predict_table(fit_method(method, tasks, X, clips, seed, metric), tasks, X, clips)
-    table = table[table["split"] == "validation"]
-    return {task: score(metric, g["true"], g["predicted"]) for task, g in table.groupby("task")}
+def validation_score(method: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int, tuning: Tuning) -> dict:
+    """The method's validation score per task on one fold (its chosen configuration's)."""
+    table = fit_fold(method, tasks, X, clips, seed, tuning, test=False).predictions
+    table = table[(table["split"] == "validation") & (table["configuration"] == "tuned")]
+    return {task: score(tuning.selection_metric, g["true"], g["predicted"]) for task, g in table.groupby("task")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="default")
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--choices", nargs="+", choices=CHOICES, default=list(CHOICES))
+    parser.add_argument("--folds", type=int, default=None, help="score the first N folds only (default: all)")
     args = parser.parse_args()
     params = load_params(args.params)
     tasks, seed, metric = params["tasks"], params["seed"], params["evaluate"]["selection_metric"]
-    n_folds = params["evaluate"]["folds"] * params["evaluate"]["repetitions"]
+    tuned = Tuning(params["learners"], params["tuning"]["n_trials"], params["tuning"]["startup_trials"], metric)
+    untuned = Tuning(params["learners"], 1, params["tuning"]["startup_trials"], metric)
+    n_folds = args.folds or params["evaluate"]["folds"] * params["evaluate"]["repetitions"]
     features = Path("data/processed") / args.dataset / "features"
     shards = [load_npz(p) for p in sorted(Path("data/interim", args.dataset, "text").glob("shard-*.npz"))]
     text_settings = params["features"]["text"]
@@ -49,12 +59,18 @@ def main() -> None:
         ("block scaling", "early_fusion", "off"): ({**params["methods"]["early_fusion"], "block_scaling": False},
                                                    text_settings),
     }
+    alternatives.update({
+        ("learner", f"{modality}_only", learner): ({"type": "single_modality", "modalities": [modality],
+                                                    "learner": learner}, text_settings)
+        for modality in ("audio", "video", "text") for learner in params["learners"]})
+    alternatives = {key: value for key, value in alternatives.items() if key[0] in args.choices}
     rows = []
     for fold in range(n_folds):
         X, clips = load_features(features, ["audio", "video"], fold)
         for (choice, method_name, option), (method, text_params) in alternatives.items():
             X["text"] = extract_text(shards, clips, text_params)[0]["X"]
-            for task, value in validation_score(method, tasks, X, clips, seed, metric).items():
+            tuning = tuned if choice == "learner" else untuned
+            for task, value in validation_score(method, tasks, X, clips, seed, tuning).items():
                 rows.append({"choice": choice, "method": method_name, "option": option, "task": task,
                              "fold": fold, metric: value})
     table = pd.DataFrame(rows).groupby(["choice", "method", "option", "task"], sort=False)[metric]

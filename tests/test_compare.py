@@ -21,11 +21,12 @@ SEED = 0
 SETTINGS = {"selection_metric": "recall_macro", "confidence": 0.95}
 
 METHODS = {
-    "audio_only": {"type": "single_modality", "modalities": ["audio"], "C": 1.0},
-    "video_only": {"type": "single_modality", "modalities": ["video"], "C": 1.0},
-    "audio_control": {"type": "control", "modalities": ["audio"], "C": 1.0},
-    "late_fusion": {"type": "late_fusion", "modalities": ["audio", "video", "text"], "weight_step": 0.1},
-    "copycat": {"type": "early_fusion", "modalities": ["audio", "text"]},
+    "audio_only": {"type": "single_modality", "modalities": ["audio"], "learner": "logistic"},
+    "video_only": {"type": "single_modality", "modalities": ["video"], "learner": "logistic"},
+    "audio_control": {"type": "control", "modalities": ["audio"], "learner": "logistic"},
+    "late_fusion": {"type": "late_fusion", "modalities": ["audio", "video", "text"], "learner": "logistic",
+                    "weight_step": 0.1},
+    "copycat": {"type": "early_fusion", "modalities": ["audio", "text"], "learner": "logistic"},
 }
 
 
@@ -55,11 +56,28 @@ def predicted_with_accuracy(clips: pd.DataFrame, accuracy: float, rng: np.random
     return np.where(correct, true, wrong)
 
 
-def prediction_table(clips: pd.DataFrame, predicted: np.ndarray, task: str, rng: np.random.Generator) -> pd.DataFrame:
-    """predictions.csv content for one task, rows in a shuffled order (compare must sort them)."""
-    frame = clips.assign(task=task, predicted=predicted, confidence=np.round(rng.random(len(clips)), 6))
-    frame = frame[["repetition", "fold", "clip_id", "split", "task", "true", "predicted", "confidence", "n_train"]]
+COLUMNS = ["repetition", "fold", "clip_id", "split", "configuration", "task", "true", "predicted", "confidence",
+           "n_train"]
+
+
+def prediction_table(clips: pd.DataFrame, predicted: np.ndarray, task: str, rng: np.random.Generator,
+                     configuration: str = "tuned") -> pd.DataFrame:
+    """predictions.csv content of one configuration for one task, rows in a shuffled order
+    (compare must sort them)."""
+    frame = clips.assign(task=task, predicted=predicted, confidence=np.round(rng.random(len(clips)), 6),
+                         configuration=configuration)
+    frame = frame[COLUMNS]
     return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+
+
+def with_untuned(predictions: dict[str, pd.DataFrame], rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    """Each method's predictions.csv: its (tuned) rows and untuned rows that are always wrong."""
+    out = {}
+    for name, frame in predictions.items():
+        wrong = CLASSES[(np.searchsorted(CLASSES, frame["true"].to_numpy()) + 1) % 3]
+        untuned = frame.assign(configuration="untuned", predicted=wrong)
+        out[name] = pd.concat([frame, untuned], ignore_index=True).iloc[rng.permutation(2 * len(frame))]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -238,6 +256,19 @@ def test_compare_reads_string_columns_and_returns_a_figure(constructed):
     table, per_class = run(predictions, metrics)  # the same numbers as on typed columns
     pd.testing.assert_frame_equal(result.table, table)
     pd.testing.assert_frame_equal(result.per_class, per_class)
+
+
+def test_compare_uses_the_tuned_configuration_only(constructed):
+    """predictions.csv holds tuned and untuned rows; the comparisons are between tuned methods."""
+    predictions, metrics = constructed
+    both = with_untuned(predictions, np.random.default_rng(SEED + 1))
+    assert {name: set(frame["configuration"]) for name, frame in both.items()} == {
+        name: {"tuned", "untuned"} for name in predictions}
+    result = compare(as_read_from_csv(both), metrics, METHODS, ["style"], SETTINGS)
+    table, per_class = run(predictions, metrics)
+    pd.testing.assert_frame_equal(result.table, table)
+    pd.testing.assert_frame_equal(result.per_class, per_class)
+    assert (result.table["n_clips"] == N_TEST * N_FOLDS).all()  # each clip once, not once per configuration
 
 
 def test_compare_treats_folds_as_numbers():

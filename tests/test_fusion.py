@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 from math import comb
-from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from small_learners import LEARNERS
 
-from musicfusion.fusion import REGISTRY, LateFusion, build_method, simplex_grid
+from musicfusion.fusion import (JOINT, REGISTRY, LateFusion, build_method, learner_names, learner_specs,
+                                learner_units, simplex_grid)
 
 CLASSES = np.array(["a", "b", "c"])
 MODS = ["audio", "video", "text"]
@@ -39,6 +40,12 @@ def data():
     return {name: make_split(n, rng) for name, n in [("train", 150), ("val", 150), ("test", 300)]}
 
 
+def build(kind: str, modalities=MODS, learner="logistic", values=None, fixed=None, **settings):
+    """A method of ``kind`` built as the workflow builds it, with the tests' small learners."""
+    return build_method({"type": kind, "modalities": modalities, "learner": learner, **settings}, SEED,
+                        LEARNERS, values, fixed)
+
+
 def fit_predict(method, data, multitask=False):
     Xtr, ytr, ztr = data["train"]
     Xva, yva, zva = data["val"]
@@ -55,10 +62,8 @@ def accuracy(method, data) -> float:
 
 
 def test_single_modality_informative_vs_noise(data):
-    audio = fit_predict(build_method({"type": "single_modality", "modalities": ["audio"]}, SEED),
-                        data)
-    video = fit_predict(build_method({"type": "single_modality", "modalities": ["video"]}, SEED),
-                        data)
+    audio = fit_predict(build("single_modality", ["audio"]), data)
+    video = fit_predict(build("single_modality", ["video"]), data)
     assert accuracy(audio, data) > 0.75  # chance is 1/3
     assert accuracy(video, data) < 0.45
     assert list(audio.classes_) == list(CLASSES)
@@ -67,19 +72,18 @@ def test_single_modality_informative_vs_noise(data):
 
 def test_single_modality_needs_exactly_one_modality(data):
     with pytest.raises(ValueError, match="exactly one"):
-        fit_predict(build_method({"type": "single_modality", "modalities": ["audio", "text"]},
-                                 SEED), data)
+        fit_predict(build("single_modality", ["audio", "text"]), data)
 
 
 def test_missing_modality_is_named(data):
-    method = build_method({"type": "early_fusion", "modalities": ["audio", "lyrics"]}, SEED)
+    method = build("early_fusion", ["audio", "lyrics"])
     with pytest.raises(ValueError, match="lyrics"):
         fit_predict(method, data)
 
 
 @pytest.mark.parametrize("kind", ["early_fusion", "late_fusion", "stacking"])
 def test_fusion_beats_chance(kind, data):
-    method = fit_predict(build_method({"type": kind, "modalities": MODS}, SEED), data)
+    method = fit_predict(build(kind), data)
     assert accuracy(method, data) > 0.7
     proba = method.predict_proba(data["test"][0])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -87,7 +91,7 @@ def test_fusion_beats_chance(kind, data):
 
 def test_late_fusion_weights_on_grid_favour_informative_modality(data):
     step = 0.1
-    method = fit_predict(LateFusion(modalities=MODS, weight_step=step, random_state=SEED), data)
+    method = fit_predict(build("late_fusion", weight_step=step), data)
     w = method.weights_
     assert list(w) == MODS
     assert sum(w.values()) == pytest.approx(1.0)
@@ -98,14 +102,14 @@ def test_late_fusion_weights_on_grid_favour_informative_modality(data):
 
 
 def test_each_method_reports_what_it_learned(data):
-    late = fit_predict(LateFusion(modalities=MODS, weight_step=0.1, random_state=SEED), data)
+    late = fit_predict(build("late_fusion", weight_step=0.1), data)
     assert late.learned_params() == {"weights": pytest.approx(late.weights_), "val_score": late.val_score_}
     X, y, _ = data["train"]
     keep = np.r_[np.flatnonzero(y != "c"), np.flatnonzero(y == "c")[:3]]
-    stacking = build_method({"type": "stacking", "modalities": MODS, "cv_folds": 5}, SEED)
+    stacking = build("stacking", cv_folds=5)
     stacking.fit({m: x[keep] for m, x in X.items()}, y[keep])
     assert stacking.learned_params() == {"n_folds": 3}
-    early = fit_predict(build_method({"type": "early_fusion", "modalities": MODS}, SEED), data)
+    early = fit_predict(build("early_fusion"), data)
     assert early.learned_params() == {}
     with pytest.raises(NotFittedError):
         LateFusion(modalities=MODS).learned_params()
@@ -114,7 +118,7 @@ def test_each_method_reports_what_it_learned(data):
 def test_late_fusion_ties_prefer_uniform_weights(data):
     X, y, _ = data["train"]
     same = {m: X["audio"] for m in MODS}  # identical modalities: every weighting predicts alike
-    method = LateFusion(modalities=MODS, weight_step=0.1, random_state=SEED)
+    method = build("late_fusion", weight_step=0.1)
     method.fit(same, y, same, y)
     # Most uniform grid points are permutations of (.3, .3, .4); the first in grid order wins.
     assert method.weights_ == pytest.approx({"audio": 0.3, "video": 0.3, "text": 0.4})
@@ -123,7 +127,29 @@ def test_late_fusion_ties_prefer_uniform_weights(data):
 def test_late_fusion_requires_validation_data(data):
     X, y, _ = data["train"]
     with pytest.raises(ValueError, match="X_val"):
-        LateFusion(modalities=MODS).fit(X, y)
+        build("late_fusion").fit(X, y)
+
+
+def test_late_fusion_keeps_given_weights_without_validation_data(data):
+    """Weights chosen on validation (validation_choices) are kept when the method is refitted on
+    training and validation clips together, which leaves no validation split to choose on."""
+    chosen = fit_predict(build("late_fusion", weight_step=0.1), data)
+    choices = chosen.validation_choices()
+    assert choices == {"weights": chosen.weights_}
+    X, y, _ = data["train"]
+    refit = build("late_fusion", weight_step=0.1, fixed=choices).fit(X, y)  # no X_val, y_val
+    assert refit.weights_ == choices["weights"] and refit.val_score_ is None
+    assert refit.validation_choices() == choices
+    Xt = data["test"][0]
+    weighted = sum(choices["weights"][m] * refit.models_[m].predict_proba(Xt[m].astype(np.float64)) for m in MODS)
+    np.testing.assert_allclose(refit.predict_proba(Xt), weighted)
+    # same training data and weights: the same model as the one that chose them
+    np.testing.assert_array_equal(refit.predict_proba(Xt), chosen.predict_proba(Xt))
+    with pytest.raises(ValueError, match="do not name"):
+        build("late_fusion", fixed={"weights": {"audio": 1.0}}).fit(X, y)
+    with pytest.raises(NotFittedError):
+        LateFusion(modalities=MODS).validation_choices()
+    assert build("early_fusion").fit(X, y).validation_choices() == {}
 
 
 def test_simplex_grid():
@@ -139,22 +165,33 @@ def test_simplex_grid():
 def test_stacking_falls_back_to_fewer_folds(data):
     X, y, _ = data["train"]
     keep = np.r_[np.flatnonzero(y != "c"), np.flatnonzero(y == "c")[:3]]
-    method = build_method({"type": "stacking", "modalities": MODS, "cv_folds": 5}, SEED)
+    method = build("stacking", cv_folds=5)
     method.fit({m: x[keep] for m, x in X.items()}, y[keep])
     assert method.n_folds_ == 3
 
 
+def test_stacking_meta_regularisation_is_meta_C(data):
+    strong = fit_predict(build("stacking", cv_folds=3, meta_C=0.001), data)
+    weak = fit_predict(build("stacking", cv_folds=3), data)
+    assert strong.meta_.C == 0.001 and weak.meta_.C == 1.0
+    Xt = data["test"][0]
+    # heavier regularisation pulls the meta model's probabilities towards uniform
+    assert strong.predict_proba(Xt).max(axis=1).mean() < weak.predict_proba(Xt).max(axis=1).mean()
+
+
 def test_mlp_single_task(data):
-    method = fit_predict(build_method({"type": "mlp", "modalities": MODS, "multitask": False,
-                                       "hidden_layer_sizes": [16], "max_iter": 200}, SEED), data)
+    """The single-task network: early fusion with the mlp learner, one softmax head."""
+    method = fit_predict(build("early_fusion", learner="mlp"), data)
     assert method.multitask is False
     assert accuracy(method, data) > 0.6
     assert method.predict(data["test"][0]).shape == (300,)
+    network = method.model_[-1]
+    assert network.n_tasks_ == 1 and len(network.head_weights_) == 1
+    assert network.hidden_units == LEARNERS["mlp"]["settings"]["hidden_units"]
 
 
 def test_mlp_multitask_predicts_every_task(data):
-    method = build_method({"type": "mlp", "modalities": MODS, "multitask": True,
-                           "hidden_layer_sizes": [16], "max_iter": 200}, SEED)
+    method = build("multitask", learner="mlp")
     assert method.multitask is True
     fit_predict(method, data, multitask=True)
     X, y, z = data["test"]
@@ -166,41 +203,57 @@ def test_mlp_multitask_predicts_every_task(data):
     pred = method.predict(X)
     assert pred.shape == (300, 2)
     assert np.mean(pred[:, 0] == y) > 0.6 and np.mean(pred[:, 1] == z) > 0.6
+    # One network: a shared hidden layer on all the joined columns and one softmax head per task
+    # (not one multi-label output layer), the same size as the single-task network's.
+    network = method.model_[-1]
+    hidden = LEARNERS["mlp"]["settings"]["hidden_units"]
+    width = sum(x.shape[1] for x in X.values())
+    assert network.n_tasks_ == 2
+    assert network.hidden_weights_.shape == (width, hidden)
+    assert [w.shape for w in network.head_weights_] == [(hidden, 3), (hidden, 2)]
+    single = fit_predict(build("early_fusion", learner="mlp"), data)
+    assert single.model_[-1].hidden_weights_.shape == network.hidden_weights_.shape
     with pytest.raises(ValueError, match="n_tasks"):
         method.fit(X, y)
 
 
+def test_multitask_needs_a_learner_that_fits_several_tasks(data):
+    with pytest.raises(ValueError, match="several tasks.*'logistic'"):
+        fit_predict(build("multitask", learner="logistic"), data, multitask=True)
+
+
 CONFIGS = {
-    "single_modality": {"modalities": ["audio"]},
-    "control": {"modalities": ["audio"]},
-    "early_fusion": {"modalities": MODS},
-    "late_fusion": {"modalities": MODS, "weight_step": 0.25},
-    "stacking": {"modalities": MODS, "cv_folds": 3},
-    "mlp": {"modalities": MODS, "hidden_layer_sizes": [8], "max_iter": 50, "multitask": False},
-    "mlp_multitask": {"modalities": MODS, "hidden_layer_sizes": [8], "max_iter": 50,
-                      "multitask": True},
+    "single_modality": {"type": "single_modality", "modalities": ["audio"], "learner": "logistic"},
+    "control": {"type": "control", "modalities": ["audio"], "learner": "logistic"},
+    "early_fusion": {"type": "early_fusion", "modalities": MODS, "learner": "logistic"},
+    "early_fusion_mlp": {"type": "early_fusion", "modalities": MODS, "learner": "mlp"},
+    "late_fusion": {"type": "late_fusion", "modalities": MODS, "learner": "logistic", "weight_step": 0.25},
+    "late_fusion_mixed": {"type": "late_fusion", "modalities": MODS, "weight_step": 0.25,
+                          "learner": {"audio": "svm", "video": "random_forest", "text": "logistic"}},
+    "stacking": {"type": "stacking", "modalities": MODS, "learner": "logistic", "cv_folds": 3},
+    "multitask": {"type": "multitask", "modalities": MODS, "learner": "mlp"},
 }
 
 
 def test_a_control_is_the_single_modality_learner_on_control_features():
     from musicfusion.fusion import ShortcutControl, SingleModality, feature_set_of, is_control
 
-    control = build_method({"type": "control", "modalities": ["audio"], "C": 0.5}, SEED)
+    control = build("control", ["audio"], values={"audio.C": 0.5})
     assert isinstance(control, ShortcutControl) and isinstance(control, SingleModality)
+    assert control.learners == {"audio": {"name": "logistic", "C": 0.5, "max_iter": 1000}}
     assert feature_set_of({"type": "control", "modalities": ["audio"]}) == "control"
     assert feature_set_of({"type": "single_modality", "modalities": ["audio"]}) == "content"
     assert is_control({"type": "control"}) and not is_control({"type": "late_fusion"})
 
 
 def test_every_registered_type_is_tested():
-    assert set(REGISTRY) <= {name.split("_multitask")[0] for name in CONFIGS}
+    assert set(REGISTRY) <= {config["type"] for config in CONFIGS.values()}
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_clone_pickle_and_determinism(name, data):
-    kind = "mlp" if name == "mlp_multitask" else name
-    multitask = name == "mlp_multitask"
-    first = fit_predict(build_method({"type": kind, **CONFIGS[name]}, SEED), data, multitask)
+    multitask = CONFIGS[name]["type"] == "multitask"
+    first = fit_predict(build_method(CONFIGS[name], SEED, LEARNERS), data, multitask)
     again = clone(first)
     assert not hasattr(again, "classes_")
     fit_predict(again, data, multitask)
@@ -214,23 +267,86 @@ def test_clone_pickle_and_determinism(name, data):
         assert np.array_equal(first.predict(X), other.predict(X))
 
 
+def test_each_modality_can_have_its_own_learner(data):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    from musicfusion.learners import CalibratedSVM
+
+    params = CONFIGS["late_fusion_mixed"]
+    assert learner_units(params) == MODS
+    assert learner_names(params) == {"audio": "svm", "video": "random_forest", "text": "logistic"}
+    method = fit_predict(build_method(params, SEED, LEARNERS), data)
+    kinds = {m: type(method.models_[m][-1]) for m in MODS}
+    assert kinds == {"audio": CalibratedSVM, "video": RandomForestClassifier, "text": LogisticRegression}
+    assert method.models_["video"][-1].n_estimators == LEARNERS["random_forest"]["settings"]["n_estimators"]
+    assert accuracy(method, data) > 0.7
+
+
+def test_learner_units_are_the_modalities_or_joint():
+    assert learner_units({"type": "single_modality", "modalities": ["audio"]}) == ["audio"]
+    assert learner_units({"type": "stacking", "modalities": MODS}) == MODS
+    assert learner_units({"type": "early_fusion", "modalities": MODS}) == [JOINT]
+    assert learner_units({"type": "multitask", "modalities": MODS}) == [JOINT]
+    assert learner_names({"type": "early_fusion", "modalities": MODS, "learner": "mlp"}) == {JOINT: "mlp"}
+
+
+def test_learner_specs_put_tuned_values_over_the_untuned_settings(data):
+    params = {"type": "late_fusion", "modalities": ["audio", "text"], "learner": "logistic"}
+    before = copy.deepcopy(LEARNERS)
+    specs = learner_specs(params, LEARNERS, {"audio.C": 0.01})
+    assert specs == {"audio": {"name": "logistic", "C": 0.01, "max_iter": 1000},
+                     "text": {"name": "logistic", "C": 1.0, "max_iter": 1000}}
+    assert LEARNERS == before  # the configuration is not modified
+    specs["text"]["C"] = 7.0
+    assert LEARNERS == before  # nor shared with the specs
+    method = build_method(dict(params, weight_step=0.5), SEED, LEARNERS, {"audio.C": 0.01})
+    fit_predict(method, data)
+    assert method.models_["audio"][-1].C == 0.01 and method.models_["text"][-1].C == 1.0
+    with pytest.raises(ValueError, match="lyrics.C"):
+        learner_specs(params, LEARNERS, {"lyrics.C": 1.0})
+    with pytest.raises(ValueError, match="'audio'"):
+        learner_specs(params, LEARNERS, {"audio": 1.0})  # no setting named
+
+
 def test_build_method_rejects_unknown_type_and_key():
     with pytest.raises(ValueError, match="transformer_fusion"):
-        build_method({"type": "transformer_fusion"}, SEED)
+        build("transformer_fusion")
     with pytest.raises(ValueError, match=r"'late_fusion'.*weight_stp"):
-        build_method({"type": "late_fusion", "weight_stp": 0.1}, SEED)
+        build("late_fusion", weight_stp=0.1)
     with pytest.raises(ValueError, match="random_state"):
-        build_method({"type": "early_fusion", "random_state": 1}, SEED)
+        build("early_fusion", random_state=1)
     with pytest.raises(ValueError, match="None"):
-        build_method({"modalities": MODS}, SEED)
+        build_method({"modalities": MODS, "learner": "logistic"}, SEED, LEARNERS)
+    # learner settings belong to the learner, no longer to the method
+    with pytest.raises(ValueError, match=r"'single_modality'.*\['C'\]"):
+        build("single_modality", ["audio"], C=1.0)
 
 
-def test_build_method_accepts_every_configured_method():
-    params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+def test_build_method_needs_a_configured_learner_per_unit():
+    with pytest.raises(ValueError, match="`learner`"):
+        build_method({"type": "early_fusion", "modalities": MODS}, SEED, LEARNERS)  # none named
+    with pytest.raises(ValueError, match="`learner`"):
+        build("late_fusion", learner={"audio": "svm", "video": "logistic"})  # text has none
+    with pytest.raises(ValueError, match="'svm' is not configured"):
+        build_method({"type": "early_fusion", "modalities": MODS, "learner": "svm"}, SEED,
+                     {"logistic": LEARNERS["logistic"]})
+    with pytest.raises(ValueError, match="'boosting'"):
+        build_method({"type": "early_fusion", "modalities": MODS, "learner": "boosting"}, SEED,
+                     {**LEARNERS, "boosting": {"settings": {}}})
+
+
+def test_build_method_accepts_every_configured_method(params):
+    """Every method of the real params.yaml (loaded and validated by load_params) builds with
+    its configured learners."""
     for name, settings in params["methods"].items():
-        method = build_method(settings, params["seed"])
+        method = build_method(settings, params["seed"], params["learners"])
         assert method.random_state == params["seed"], name
         assert method.get_params()["modalities"] == settings["modalities"], name
+        names = learner_names(settings)
+        assert {unit: spec["name"] for unit, spec in method.learners.items()} == names, name
+        for unit, spec in method.learners.items():
+            assert spec == {"name": names[unit], **params["learners"][names[unit]]["settings"]}, name
 
 
 def test_block_weights_give_every_modality_the_same_total_variance():
@@ -258,7 +374,7 @@ def test_block_scaling_keeps_a_narrow_informative_modality_from_drowning():
     train, test = np.arange(n) < 160, np.arange(n) >= 160
     scores = {}
     for scaling in (False, True):
-        model = build_method({"type": "early_fusion", "modalities": ["audio", "text"], "block_scaling": scaling}, 0)
+        model = build("early_fusion", ["audio", "text"], block_scaling=scaling)
         model.fit({m: x[train] for m, x in X.items()}, y[train])
         scores[scaling] = np.mean(model.predict({m: x[test] for m, x in X.items()}) == y[test])
     assert scores[True] > scores[False] + 0.1

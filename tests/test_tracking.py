@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
+from small_learners import LEARNERS
 
 from musicfusion.fusion import build_method
 from musicfusion.tracking import (RunOrigin, flatten, init_store, log_method_runs, log_transfer_runs, metric_key,
@@ -18,13 +22,21 @@ ROW = {"method": "late_fusion", "task": "style", "modalities": "audio+text", "ac
        "n_test_clips": 12}
 
 
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    """One store for the module (creating its schema takes seconds); each test its own experiment."""
+    root = tmp_path_factory.mktemp("mlflow")
+    return f"sqlite:///{root / 'mlflow.db'}", root
+
+
 @pytest.fixture()
-def store(tmp_path):
+def store(database, request):
     import mlflow
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    init_store(uri, EXPERIMENT, root=tmp_path)
-    yield uri, mlflow.MlflowClient(tracking_uri=uri)
+    uri, root = database
+    experiment = f"{EXPERIMENT}-{request.node.name}"
+    init_store(uri, experiment, root=root)
+    yield uri, mlflow.MlflowClient(tracking_uri=uri), experiment
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +44,17 @@ def late_fusion():
     rng = np.random.default_rng(0)
     y = np.array(["a", "b"] * 20)
     X = {"audio": rng.normal(size=(40, 3)) + (y == "a")[:, None], "text": rng.normal(size=(40, 2))}
-    return build_method({"type": "late_fusion", "modalities": ["audio", "text"], "weight_step": 0.5}, 0).fit(
-        X, y, X, y)
+    method = {"type": "late_fusion", "modalities": ["audio", "text"], "learner": "logistic", "weight_step": 0.5}
+    return build_method(method, 0, LEARNERS).fit(X, y, X, y)
 
 
 def test_a_method_run_says_where_it_came_from_and_holds_every_summary_number(store, late_fusion, tmp_path):
-    uri, client = store
+    uri, client, experiment = store
     artifact = tmp_path / "metrics.json"
     artifact.write_text("{}")
-    runs = log_method_runs(uri=uri, experiment=EXPERIMENT, method="late_fusion",
-                           method_params={"type": "late_fusion", "weight_step": 0.5}, rows={"style": ROW},
+    runs = log_method_runs(uri=uri, experiment=experiment, method="late_fusion",
+                           method_params={"type": "late_fusion", "learner": "logistic", "weight_step": 0.5},
+                           rows={"style": ROW},
                            artifacts={"style": [artifact]}, models={"style": late_fusion},
                            params={"seed": 42}, tags={"kind": "fusion"}, origin=ORIGIN)
     run = client.get_run(runs["style"])
@@ -58,6 +71,7 @@ def test_a_method_run_says_where_it_came_from_and_holds_every_summary_number(sto
     assert run.data.metrics == {k: float(v) for k, v in ROW.items() if not isinstance(v, str)}
     params = run.data.params
     assert params["method.weight_step"] == "0.5" and params["seed"] == "42"
+    assert params["method.learner"] == "logistic"
     assert params["learned.weights.audio"] == str(late_fusion.learned_params()["weights"]["audio"])
     assert "metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
     # MLflow 3 keeps the fitted model as a logged model of the run, loadable as it was.
@@ -70,8 +84,58 @@ def test_a_method_run_says_where_it_came_from_and_holds_every_summary_number(sto
     np.testing.assert_array_equal(loaded.predict_proba(X), late_fusion.predict_proba(X))
 
 
+def trials_as_read(task: str, chosen_by_fold: list[float], n_trials: int = 3) -> pd.DataFrame:
+    """A trials.csv (musicfusion.train) as read from disk: trial 0 untuned (C=1), trial 2 a repeat
+    of trial 1; in fold f the trial whose C is ``chosen_by_fold[f]`` is chosen."""
+    rows = []
+    for fold, chosen in enumerate(chosen_by_fold):
+        for trial, (c, repeat_of) in enumerate([(1.0, -1), (0.5, -1), (0.5, 1)][:n_trials]):
+            rows.append({"trial": trial, "settings": json.dumps({"audio.C": c}), "validation_score": 0.5 + 0.1 * trial,
+                         "seconds": 0.25, "repeat_of": repeat_of, "untuned": trial == 0,
+                         "chosen": c == chosen and repeat_of < 0, "task": task, "search_seconds": 1.5,
+                         "repetition": 0, "fold": fold})
+    return pd.DataFrame(rows).astype(str)
+
+
+def test_every_tuning_trial_is_a_child_run_and_the_chosen_settings_are_parent_params(store, late_fusion):
+    """A multi-task search served both tasks: each task's run holds all its trials as children."""
+    from musicfusion.evaluate import search_record
+
+    uri, client, experiment = store
+    trials = trials_as_read("style+instrument", [0.5, 1.0])
+    tasks = ["style", "instrument"]
+    runs = log_method_runs(uri=uri, experiment=experiment, method="mlp_multitask",
+                           method_params={"type": "multitask", "learner": "mlp"},
+                           rows={task: dict(ROW, task=task) for task in tasks}, artifacts={},
+                           models={task: late_fusion for task in tasks}, params={}, tags={}, origin=ORIGIN,
+                           searches={task: search_record(trials, task) for task in tasks}, trials=trials)
+    assert sorted(runs) == sorted(tasks)
+    exp_id = client.get_experiment_by_name(experiment).experiment_id
+    for task, parent_id in runs.items():
+        parent = client.get_run(parent_id)
+        assert parent.data.params["chosen.fold-0.audio.C"] == "0.5"
+        assert parent.data.params["chosen.fold-1.audio.C"] == "1.0"
+        assert parent.data.metrics["search_seconds"] == 3.0  # 1.5 s in each of two folds
+        assert parent.data.metrics["n_trials"] == 3 and parent.data.metrics["folds_kept_untuned"] == 1
+        assert parent.data.tags.get("mlflow.parentRunId") is None
+        children = client.search_runs([exp_id], f"tags.`mlflow.parentRunId` = '{parent_id}'")
+        assert len(children) == len(trials)
+        assert {c.data.tags["kind"] for c in children} == {"trial"}
+        assert {c.data.tags["task"] for c in children} == {task}
+        by_name = {c.info.run_name: c for c in children}
+        assert set(by_name) == {f"mlp_multitask/{task}/fold-{f}/trial-{t}" for f in range(2) for t in range(3)}
+        repeat = by_name[f"mlp_multitask/{task}/fold-0/trial-2"]
+        assert repeat.data.params == {"audio.C": "0.5", "fold": "0", "repetition": "0", "trial": "2"}
+        assert repeat.data.metrics == {"validation_score": 0.7, "seconds": 0.25}
+        assert (repeat.data.tags["repeat_of"], repeat.data.tags["chosen"], repeat.data.tags["untuned"]) == (
+            "1", "false", "false")
+        first = by_name[f"mlp_multitask/{task}/fold-1/trial-0"]
+        assert (first.data.tags["untuned"], first.data.tags["chosen"]) == ("true", "true")
+        assert all(c.info.status == "FINISHED" for c in children)
+
+
 def test_transfer_runs_are_one_per_method_in_params_order(store, tmp_path):
-    uri, client = store
+    uri, client, experiment = store
     entry = {"type": "ridge", "params": {"type": "ridge", "alpha": 1.0}, "validation_mrr": 0.4,
              "test": {"mrr": 0.5, "recall@1": 0.25}}
     pair = {"source": "video", "target": "audio", "n_train": 10, "n_validation": 4, "n_test": 4,
@@ -79,7 +143,7 @@ def test_transfer_runs_are_one_per_method_in_params_order(store, tmp_path):
             "method_order": ["first", "second"], "methods": {"first": entry, "second": entry}}
     curve = tmp_path / "recall_at_k.png"
     curve.write_bytes(b"\x89PNG")
-    runs = log_transfer_runs(uri=uri, experiment=EXPERIMENT, pair_metrics=pair, tags={}, params={"dataset": "tiny"},
+    runs = log_transfer_runs(uri=uri, experiment=experiment, pair_metrics=pair, tags={}, params={"dataset": "tiny"},
                              artifacts=[curve], origin=ORIGIN)
     assert list(runs) == ["first", "second"]
     second = client.get_run(runs["second"])
@@ -90,8 +154,8 @@ def test_transfer_runs_are_one_per_method_in_params_order(store, tmp_path):
     assert second.inputs.dataset_inputs[0].dataset.name == "tiny"
 
 
-def test_a_missing_experiment_points_at_the_onstart_hook(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'empty.db'}"
+def test_a_missing_experiment_points_at_the_onstart_hook(database):
+    uri, _ = database
     with pytest.raises(RuntimeError, match="onstart"):
         log_transfer_runs(uri=uri, experiment="nowhere", pair_metrics={}, tags={}, params={}, artifacts=[],
                           origin=ORIGIN)
@@ -119,3 +183,26 @@ def test_the_origin_comes_from_the_provenance_record():
 def test_project_script_names_the_repository_file_not_snakemakes_copy():
     assert project_script("/p/.snakemake/scripts/tmpab12cd34.track.py") == "workflow/scripts/track.py"
     assert project_script("/p/workflow/scripts/track_transfer.py") == "workflow/scripts/track_transfer.py"
+
+
+@pytest.mark.parametrize("method", [
+    {"type": "multitask", "modalities": ["audio", "text"], "learner": "mlp"},
+    {"type": "late_fusion", "modalities": ["audio", "text"], "learner": {"audio": "svm", "text": "random_forest"}}])
+def test_models_of_every_learner_load_back_through_skops(method):
+    """The logged model format (skops) trusts our types and scikit-learn's only: the network and
+    the calibrated SVM load back and predict as they did."""
+    import skops.io
+
+    from musicfusion.tracking import _trusted_types
+
+    rng = np.random.default_rng(0)
+    y = np.column_stack([np.array(["a", "b"] * 20), np.array(["x", "y", "z", "w"] * 10)])
+    X = {"audio": rng.normal(size=(40, 3)) + (y[:, 0] == "a")[:, None], "text": rng.normal(size=(40, 2))}
+    model = build_method(method, 0, LEARNERS)
+    model.fit(X, y) if model.multitask else model.fit(X, y[:, 0], X, y[:, 0])
+    trusted = _trusted_types(model)
+    assert all(t.startswith(("musicfusion.", "sklearn.")) for t in trusted)
+    loaded = skops.io.loads(skops.io.dumps(model), trusted=trusted)
+    expected, got = model.predict_proba(X), loaded.predict_proba(X)
+    for e, g in zip(*((expected, got) if model.multitask else ([expected], [got]))):
+        np.testing.assert_array_equal(e, g)

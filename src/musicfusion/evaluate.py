@@ -8,6 +8,7 @@ metrics.json. Functions return data and figures; the workflow's scripts write th
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,14 +31,67 @@ def fold_ratio(rows: pd.DataFrame, split: str) -> float:
     return float((per_fold["n"] / per_fold["n_train"]).mean())
 
 
-def evaluate_method(method: str, predictions: pd.DataFrame, tasks: list[str],
-                    confidence: float) -> tuple[dict, dict[str, Figure]]:
-    """Per task: validation and test metrics of every fold, their mean and corrected interval;
-    and a confusion matrix of the test predictions of every fold pooled.
+def _split_stats(rows: pd.DataFrame, split: str, confidence: float) -> dict:
+    """Metrics of every fold on ``split``, their mean and corrected interval."""
+    part = rows[rows["split"] == split]
+    by_fold = [classification_metrics(g["true"].to_numpy(), g["predicted"].to_numpy())
+               for _, g in part.groupby("fold", sort=True)]
+    names = list(by_fold[0])
+    ratio = fold_ratio(rows, split)
+    stats = {name: corrected_resampled_t([m[name] for m in by_fold], ratio, confidence) for name in names}
+    return {split: {name: stats[name]["mean"] for name in names},
+            f"{split}_ci": {name: [stats[name]["ci_low"], stats[name]["ci_high"]] for name in names},
+            f"{split}_by_fold": {name: [m[name] for m in by_fold] for name in names},
+            f"{split}_train_ratio": ratio}
+
+
+def _format(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def settings_summary(chosen: list[dict]) -> str:
+    """The configurations chosen across folds in one line: each setting's median over the folds
+    (the most frequent value for a choice), e.g. ``audio.C=0.316; video.C=1.2``."""
+    if not chosen or not chosen[0]:
+        return "untuned (nothing to search)"
+    parts = []
+    for key in chosen[0]:
+        values = [c[key] for c in chosen]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            typical = float(np.median(values))
+            typical = int(typical) if all(isinstance(v, int) for v in values) and typical.is_integer() else typical
+        else:
+            typical = pd.Series(values).value_counts(sort=True).index[0]
+        parts.append(f"{key}={_format(typical)}")
+    return "; ".join(parts)
+
+
+def search_record(trials: pd.DataFrame, task: str) -> dict:
+    """The search of one task across folds, from the method's trials.csv (musicfusion.train): the
+    configuration chosen in every fold, the trials per fold and the search time. A multi-task
+    method searched once for all its tasks: each task reports that search."""
+    rows = trials[trials["task"].str.split("+").map(lambda tasks: task in tasks)].astype({"fold": int})
+    chosen = rows[rows["chosen"].astype(str) == "True"].sort_values("fold")
+    per_fold = rows.drop_duplicates("fold")
+    return {"n_trials": int(rows.groupby("fold").size().max()),
+            "chosen_untuned_folds": int((chosen["untuned"].astype(str) == "True").sum()),
+            "chosen_by_fold": [json.loads(s) for s in chosen["settings"]],
+            "settings": settings_summary([json.loads(s) for s in chosen["settings"]]),
+            "search_seconds": float(per_fold["search_seconds"].astype(float).sum()),
+            "shared_by_tasks": str(rows["task"].iloc[0])}
+
+
+def evaluate_method(method: str, predictions: pd.DataFrame, tasks: list[str], confidence: float,
+                    trials: pd.DataFrame | None = None) -> tuple[dict, dict[str, Figure]]:
+    """Per task: validation and test metrics of every fold, their mean and corrected interval, for
+    the tuned configuration, and the untuned configuration's test metrics beside them; the
+    search record (:func:`search_record`) when ``trials`` are given; and a confusion matrix of
+    the tuned test predictions of every fold pooled.
 
     ``predictions`` is the method's predictions.csv (musicfusion.train). Returns the content of
     the method's metrics.json and one figure per task.
     """
+    untuned = typed_predictions(predictions, "untuned")
     predictions = typed_predictions(predictions)
     metrics: dict = {}
     figures: dict[str, Figure] = {}
@@ -47,16 +101,11 @@ def evaluate_method(method: str, predictions: pd.DataFrame, tasks: list[str],
             raise ValueError(f"{method}: no predictions for task {task!r}")
         entry: dict = {"n_folds": int(rows["fold"].nunique()), "n_repetitions": int(rows["repetition"].nunique())}
         for split in EVALUATED_SPLITS:
-            part = rows[rows["split"] == split]
-            by_fold = [classification_metrics(g["true"].to_numpy(), g["predicted"].to_numpy())
-                       for _, g in part.groupby("fold", sort=True)]
-            names = list(by_fold[0])
-            ratio = fold_ratio(rows, split)
-            stats = {name: corrected_resampled_t([m[name] for m in by_fold], ratio, confidence) for name in names}
-            entry[split] = {name: stats[name]["mean"] for name in names}
-            entry[f"{split}_ci"] = {name: [stats[name]["ci_low"], stats[name]["ci_high"]] for name in names}
-            entry[f"{split}_by_fold"] = {name: [m[name] for m in by_fold] for name in names}
-            entry[f"{split}_train_ratio"] = ratio
+            entry.update(_split_stats(rows, split, confidence))
+        untuned_stats = _split_stats(untuned[untuned["task"] == task], "test", confidence)
+        entry["untuned"] = untuned_stats
+        if trials is not None:
+            entry["search"] = search_record(trials, task)
         # Every clip is tested once per repetition.
         entry["n_test_clips"] = int(rows.loc[rows["split"] == "test", "clip_id"].nunique())
         metrics[task] = entry
@@ -84,9 +133,44 @@ def summary_row(method: str, task: str, method_params: dict, entry: dict) -> dic
     ci = {f"{name}_ci_{side}": round(float(np.clip(bounds[i], 0.0, 1.0)), DECIMALS)
           for name, bounds in entry["test_ci"].items() for i, side in enumerate(("low", "high"))}
     validation = {f"validation_{name}": round(float(value), DECIMALS) for name, value in entry["validation"].items()}
+    search = entry.get("search", {})
     return {"method": method, "task": task, "kind": method_kind(method_params),
             "modalities": "+".join(method_params["modalities"]), **entry["test"], **ci, **validation,
-            "n_folds": entry["n_folds"], "n_test_clips": entry["n_test_clips"]}
+            "n_folds": entry["n_folds"], "n_test_clips": entry["n_test_clips"],
+            "learner": learner_label(method_params), "tuned_settings": search.get("settings", "")}
+
+
+def learner_label(method_params: dict) -> str:
+    """The learner(s) of a ``methods`` entry: ``svm``, or ``audio:svm video:logistic ...``."""
+    learner = method_params.get("learner", "")
+    return learner if isinstance(learner, str) else " ".join(f"{unit}:{name}" for unit, name in learner.items())
+
+
+def tuning_table(method_metrics: dict[str, dict], methods: dict, metric: str, confidence: float) -> pd.DataFrame:
+    """Tuned against untuned, per method and task, on the test folds: both means with corrected
+    intervals, the gain with its corrected interval (paired by fold), how often the search kept
+    the untuned configuration, the trials per fold and the search time (all folds, one core)."""
+    rows = []
+    for method, per_task in method_metrics.items():
+        for task, entry in per_task.items():
+            tuned, untuned = entry["test_by_fold"][metric], entry["untuned"]["test_by_fold"][metric]
+            gain = corrected_resampled_t(np.subtract(tuned, untuned), entry["test_train_ratio"], confidence)
+            search = entry.get("search", {})
+            rows.append({"method": method, "task": task, "kind": method_kind(methods[method]),
+                         "learner": learner_label(methods[method]),
+                         f"untuned_{metric}": entry["untuned"]["test"][metric],
+                         f"untuned_{metric}_ci_low": entry["untuned"]["test_ci"][metric][0],
+                         f"untuned_{metric}_ci_high": entry["untuned"]["test_ci"][metric][1],
+                         f"tuned_{metric}": entry["test"][metric],
+                         f"tuned_{metric}_ci_low": entry["test_ci"][metric][0],
+                         f"tuned_{metric}_ci_high": entry["test_ci"][metric][1],
+                         "gain": gain["mean"], "gain_ci_low": gain["ci_low"], "gain_ci_high": gain["ci_high"],
+                         "folds_kept_untuned": search.get("chosen_untuned_folds"), "n_trials": search.get("n_trials"),
+                         "search_seconds": round(search.get("search_seconds", float("nan")), 1),
+                         "tuned_settings": search.get("settings", "")})
+    table = pd.DataFrame(rows).sort_values(["task", "method"], kind="mergesort").reset_index(drop=True)
+    numbers = [c for c in table.columns if c.startswith(("untuned_", "tuned_", "gain")) and c != "tuned_settings"]
+    return table.round({c: DECIMALS for c in numbers})
 
 
 def summary_table(rows: list[dict]) -> pd.DataFrame:
@@ -134,13 +218,15 @@ class Summary:
     readable: pd.DataFrame  # results/summary.md
     metrics: dict  # results/metrics.json: method -> task -> test means and bounds
     figure: Figure  # results/method_comparison.png
+    tuning: pd.DataFrame  # results/tuning.csv: tuned against untuned, search time
 
 
-def summarize(method_metrics: dict[str, dict], methods: dict, metric: str) -> Summary:
+def summarize(method_metrics: dict[str, dict], methods: dict, metric: str, confidence: float) -> Summary:
     """One row per method and task (test folds) from each method's metrics.json content.
 
     ``method_metrics`` maps method name to its metrics.json; ``methods`` is params.yaml's
-    ``methods`` (for their modalities); ``metric`` is the one the bar chart shows.
+    ``methods`` (for their modalities); ``metric`` is the one the bar chart and the tuning table
+    show.
     """
     rows, nested = [], {}
     for method, per_task in method_metrics.items():
@@ -151,4 +237,5 @@ def summarize(method_metrics: dict[str, dict], methods: dict, metric: str) -> Su
             nested[method][task] = {k: v for k, v in row.items()
                                     if k in METRICS or k.rsplit("_ci_", 1)[0] in METRICS}
     table = summary_table(rows)
-    return Summary(table, readable_summary(table), nested, plots.method_comparison(table, metric))
+    return Summary(table, readable_summary(table), nested, plots.method_comparison(table, metric),
+                   tuning_table(method_metrics, methods, metric, confidence))

@@ -5,42 +5,40 @@ aligned across modalities), standardises each modality on the training data, and
 scikit-learn estimator contract (``clone``, pickling, ``classes_``, ``predict_proba``). ``fit``
 also accepts the validation split; only methods that choose something on it use it.
 
+What a method learns with is its ``learners``: a learner spec (musicfusion.learners) per
+modality, or one under ``joint`` for methods that learn from the joined modalities.
+
 Adding a method: write one class here and add one line to REGISTRY.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 import itertools
 import logging
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
-from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from musicfusion import MODALITIES
+from musicfusion.learners import MULTITASK_LEARNERS, check_spec, make_learner
 from musicfusion.metrics import score
 
 log = logging.getLogger(__name__)
 
-# Default cap on L-BFGS iterations: standardised features with L2 converge well before it.
-LR_MAX_ITER = 1000
+# The learner key of methods that fit one model on the joined modalities.
+JOINT = "joint"
+# Cap on the stacking meta-regression's L-BFGS iterations (a few dozen columns: far more than enough).
+META_MAX_ITER = 1000
 # Learned weights are reported to this many decimals (grid steps are far coarser).
 LEARNED_DECIMALS = 6
-
-
-def _logistic(C: float, max_iter: int, random_state) -> Pipeline:
-    """Standardise (fitted on train) + logistic regression: the base classifier of every method."""
-    return make_pipeline(StandardScaler(),
-                         LogisticRegression(C=C, max_iter=max_iter, random_state=random_state))
 
 
 def _select(X, modalities) -> list[np.ndarray]:
@@ -86,13 +84,19 @@ class _Fusion(ClassifierMixin, BaseEstimator):
 
     # True only for estimators that take a 2-D y (n_clips, n_tasks) and predict all tasks.
     multitask = False
+    # True for methods with one learner on the joined modalities (``learners[JOINT]``).
+    joint = False
     # The features the method reads (musicfusion.featurestore.FEATURE_SETS).
     feature_set = "content"
 
+    def _learner(self, unit: str):
+        if unit not in self.learners:
+            raise ValueError(f"no learner for {unit!r}: learners has {sorted(self.learners)}")
+        return make_learner(self.learners[unit], self.random_state)
+
     def _fit_per_modality(self, X, y) -> None:
-        """One standardised logistic regression per modality, in ``models_``."""
-        self.models_ = {m: _logistic(self.C, self.max_iter, self.random_state).fit(x, y)
-                        for m, x in zip(self.modalities, _select(X, self.modalities))}
+        """One standardised learner per modality, in ``models_``."""
+        self.models_ = {m: self._learner(m).fit(x, y) for m, x in zip(self.modalities, _select(X, self.modalities))}
         self.classes_ = self.models_[self.modalities[0]].classes_
 
     def _proba_per_modality(self, X) -> list[np.ndarray]:
@@ -105,6 +109,11 @@ class _Fusion(ClassifierMixin, BaseEstimator):
 
     def learned_params(self) -> dict:
         """What fitting chose that a reader wants beside the metrics (logged to MLflow)."""
+        return {}
+
+    def validation_choices(self) -> dict:
+        """Settings that fitting chose on the validation split, to keep when the method is refitted
+        on training and validation clips together (which leaves no validation to choose on)."""
         return {}
 
 
@@ -143,12 +152,11 @@ def _concatenated_pipeline(arrays: list[np.ndarray], block_scaling: bool, model)
 
 
 class SingleModality(_Fusion):
-    """Baseline: a logistic regression on one modality's standardised features."""
+    """Baseline: one learner on one modality's standardised features."""
 
-    def __init__(self, modalities=("audio",), C=1.0, max_iter=LR_MAX_ITER, random_state=None):
+    def __init__(self, modalities=("audio",), learners=None, random_state=None):
         self.modalities = modalities
-        self.C = C
-        self.max_iter = max_iter
+        self.learners = learners
         self.random_state = random_state
 
     def fit(self, X, y, X_val=None, y_val=None):
@@ -173,53 +181,92 @@ class ShortcutControl(SingleModality):
 
 
 class EarlyFusion(_Fusion):
-    """Feature-level fusion: concatenated modalities -> one logistic regression.
+    """Feature-level fusion: concatenated modalities -> one learner (``learners["joint"]``).
 
     A StandardScaler on the concatenation standardises each column with its training mean and
     deviation, exactly as scaling each modality separately would.
     """
 
-    def __init__(self, modalities=MODALITIES, C=1.0, max_iter=LR_MAX_ITER, block_scaling=True,
-                 random_state=None):
+    joint = True
+
+    def __init__(self, modalities=MODALITIES, learners=None, block_scaling=True, random_state=None):
         self.modalities = modalities
-        self.C = C
-        self.max_iter = max_iter
+        self.learners = learners
         self.block_scaling = block_scaling
         self.random_state = random_state
 
-    def fit(self, X, y, X_val=None, y_val=None):
+    def _fit_joint(self, X, y) -> None:
         arrays = _select(X, self.modalities)
-        self.model_ = _concatenated_pipeline(arrays, self.block_scaling, LogisticRegression(
-            C=self.C, max_iter=self.max_iter, random_state=self.random_state))
-        self.model_.fit(np.hstack(arrays), _labels_1d(y))
+        if JOINT not in (self.learners or {}):
+            raise ValueError(f"{type(self).__name__} needs learners[{JOINT!r}], got {sorted(self.learners or {})}")
+        model = make_learner(self.learners[JOINT], self.random_state, scale=False)
+        self.model_ = _concatenated_pipeline(arrays, self.block_scaling, model).fit(np.hstack(arrays), y)
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        self._fit_joint(X, _labels_1d(y))
         self.classes_ = self.model_.classes_
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X):
         check_is_fitted(self, "model_")
         return self.model_.predict_proba(np.hstack(_select(X, self.modalities)))
 
 
-class LateFusion(_Fusion):
-    """Decision-level fusion: a weighted average of per-modality logistic regressions.
+class MultiTaskFusion(EarlyFusion):
+    """Multi-task learning: the concatenated modalities -> one network with a shared hidden
+    representation and one softmax head per task (musicfusion.network), trained on the sum of
+    the per-task cross-entropies.
 
-    The weights are the point of the simplex grid (step ``weight_step``) whose fused predictions
-    score best on the validation split by ``selection_metric``; ties go to the most uniform
-    weights, then to the first in grid order. The per-modality models are trained on the
-    training split only (the validation split picks the weights and nothing else), so the
-    validation score ``val_score_`` is the one the weights were chosen on.
+    y is 2-D (n_clips, n_tasks); ``predict_proba`` returns one array per task, ``predict`` a
+    (n_clips, n_tasks) array and ``classes_`` one array of labels per task. The single-task
+    counterpart is EarlyFusion with the same learner: the same network with one head.
     """
 
-    def __init__(self, modalities=MODALITIES, C=1.0, max_iter=LR_MAX_ITER, weight_step=0.1,
+    multitask = True
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        name = (self.learners or {}).get(JOINT, {}).get("name")
+        if name not in MULTITASK_LEARNERS:
+            raise ValueError(f"multitask needs a learner that fits several tasks at once "
+                             f"({list(MULTITASK_LEARNERS)}), got {name!r}")
+        y = np.asarray(y)
+        if y.ndim != 2:
+            raise ValueError(f"multitask needs y of shape (n_clips, n_tasks), got {y.shape}")
+        self._fit_joint(X, y)
+        self.classes_ = self.model_[-1].classes_
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        return np.column_stack([c[np.argmax(p, axis=1)] for c, p in zip(self.classes_, self.predict_proba(X))])
+
+
+class LateFusion(_Fusion):
+    """Decision-level fusion: a weighted average of per-modality learners' probabilities.
+
+    Unless ``weights`` are given, the weights are the point of the simplex grid (step
+    ``weight_step``) whose fused predictions score best on the validation split by
+    ``selection_metric``; ties go to the most uniform weights, then to the first in grid order.
+    The per-modality models are then trained on the training split only (the validation split
+    picks the weights and nothing else), so ``val_score_`` is the score the weights were chosen
+    on. Given ``weights`` (a dict modality -> weight), fitting needs no validation split.
+    """
+
+    def __init__(self, modalities=MODALITIES, learners=None, weight_step=0.1, weights=None,
                  selection_metric="recall_macro", random_state=None):
         self.modalities = modalities
-        self.C = C
-        self.max_iter = max_iter
+        self.learners = learners
         self.weight_step = weight_step
+        self.weights = weights
         self.selection_metric = selection_metric
         self.random_state = random_state
 
     def fit(self, X, y, X_val=None, y_val=None):
+        if self.weights is not None:
+            if sorted(self.weights) != sorted(self.modalities):
+                raise ValueError(f"late_fusion weights {self.weights} do not name the modalities {self.modalities}")
+            self._fit_per_modality(X, _labels_1d(y))
+            self.weights_, self.val_score_ = {m: float(self.weights[m]) for m in self.modalities}, None
+            return self
         if X_val is None or y_val is None:
             raise ValueError("late_fusion chooses its modality weights on validation data: "
                              "pass X_val and y_val to fit")
@@ -245,24 +292,28 @@ class LateFusion(_Fusion):
         return {"weights": {m: round(w, LEARNED_DECIMALS) for m, w in self.weights_.items()},
                 "val_score": self.val_score_}
 
+    def validation_choices(self) -> dict:
+        check_is_fitted(self, "weights_")
+        return {"weights": dict(self.weights_)}
+
     def predict_proba(self, X) -> np.ndarray:
         weights = np.array([self.weights_[m] for m in self.modalities])
         return np.tensordot(weights, np.stack(self._proba_per_modality(X)), axes=1)
 
 
 class Stacking(_Fusion):
-    """Per-modality logistic regressions whose out-of-fold probabilities feed a meta regression.
+    """Per-modality learners whose out-of-fold probabilities feed a meta logistic regression.
 
-    The meta model (same C) learns from out-of-fold probabilities on the training split; at
-    predict time the base models are the ones refitted on the whole training split.
+    The meta model (inverse regularisation ``meta_C``) learns from out-of-fold probabilities on
+    the training split; at predict time the base models are the ones refitted on the whole
+    training split.
     """
 
-    def __init__(self, modalities=MODALITIES, C=1.0, max_iter=LR_MAX_ITER, cv_folds=5,
-                 random_state=None):
+    def __init__(self, modalities=MODALITIES, learners=None, cv_folds=5, meta_C=1.0, random_state=None):
         self.modalities = modalities
-        self.C = C
-        self.max_iter = max_iter
+        self.learners = learners
         self.cv_folds = cv_folds
+        self.meta_C = meta_C
         self.random_state = random_state
 
     def fit(self, X, y, X_val=None, y_val=None):
@@ -282,12 +333,9 @@ class Stacking(_Fusion):
             log.warning("stacking: smallest class has %d examples; using %d %s folds instead of %d",
                         smallest, self.n_folds_, "stratified" if smallest >= 2 else "unstratified",
                         self.cv_folds)
-        out_of_fold = [
-            cross_val_predict(_logistic(self.C, self.max_iter, self.random_state), x, y,
-                              cv=folds, method="predict_proba")
-            for x in _select(X, self.modalities)]
-        self.meta_ = LogisticRegression(C=self.C, max_iter=self.max_iter,
-                                        random_state=self.random_state)
+        out_of_fold = [cross_val_predict(self._learner(m), x, y, cv=folds, method="predict_proba")
+                       for m, x in zip(self.modalities, _select(X, self.modalities))]
+        self.meta_ = LogisticRegression(C=self.meta_C, max_iter=META_MAX_ITER, random_state=self.random_state)
         self.meta_.fit(np.hstack(out_of_fold), y)
         self._fit_per_modality(X, y)
         return self
@@ -300,71 +348,13 @@ class Stacking(_Fusion):
         return {"n_folds": self.n_folds_}
 
 
-class MLPFusion(_Fusion):
-    """A multilayer perceptron on the concatenated standardised modalities.
-
-    ``multitask=False``: y is 1-D; an ordinary softmax MLPClassifier on that one task.
-    ``multitask=True``: y is 2-D (n_clips, n_tasks) of labels. One network with a shared hidden
-    representation is trained on the concatenation of each task's one-hot block (a multilabel
-    indicator, one sigmoid output per class); ``predict_proba`` returns one array per task, each
-    block normalised to sum to 1, ``predict`` a (n_clips, n_tasks) array, and ``classes_`` one
-    array of labels per task. Both settings share the hidden layers, so they can be compared.
-    """
-
-    def __init__(self, modalities=MODALITIES, hidden_layer_sizes=(128,), alpha=1e-3,
-                 max_iter=400, multitask=False, block_scaling=True, random_state=None):
-        self.modalities = modalities
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.alpha = alpha
-        self.max_iter = max_iter
-        self.multitask = multitask
-        self.block_scaling = block_scaling
-        self.random_state = random_state
-
-    def fit(self, X, y, X_val=None, y_val=None):
-        y = np.asarray(y)
-        if self.multitask:
-            if y.ndim != 2:
-                raise ValueError(f"multitask mlp needs y of shape (n_clips, n_tasks), got {y.shape}")
-            classes = [np.unique(column) for column in y.T]
-            target = np.hstack([(column[:, None] == c[None, :]).astype(np.int64)
-                                for column, c in zip(y.T, classes)])
-        else:
-            target = _labels_1d(y)
-        arrays = _select(X, self.modalities)
-        self.model_ = _concatenated_pipeline(arrays, self.block_scaling, MLPClassifier(
-            hidden_layer_sizes=tuple(self.hidden_layer_sizes), alpha=self.alpha,
-            max_iter=self.max_iter, random_state=self.random_state))
-        with warnings.catch_warnings():
-            # Stopping at max_iter is a deliberate budget, not a failure.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model_.fit(np.hstack(arrays), target)
-        self.classes_ = classes if self.multitask else self.model_.classes_
-        return self
-
-    def predict_proba(self, X):
-        check_is_fitted(self, "model_")
-        proba = self.model_.predict_proba(np.hstack(_select(X, self.modalities)))
-        if not self.multitask:
-            return proba
-        bounds = np.cumsum([len(c) for c in self.classes_])[:-1]
-        blocks = np.split(proba, bounds, axis=1)
-        return [b / np.maximum(b.sum(axis=1, keepdims=True), np.finfo(float).tiny) for b in blocks]
-
-    def predict(self, X) -> np.ndarray:
-        if not self.multitask:
-            return super().predict(X)
-        return np.column_stack([c[np.argmax(p, axis=1)]
-                                for c, p in zip(self.classes_, self.predict_proba(X))])
-
-
 REGISTRY: dict[str, type[_Fusion]] = {
     "single_modality": SingleModality,
     "control": ShortcutControl,
     "early_fusion": EarlyFusion,
     "late_fusion": LateFusion,
     "stacking": Stacking,
-    "mlp": MLPFusion,
+    "multitask": MultiTaskFusion,
 }
 
 
@@ -377,16 +367,59 @@ def is_control(method_params: dict) -> bool:
     return feature_set_of(method_params) == "control"
 
 
-def build_method(method_params: dict, seed: int) -> _Fusion:
-    """The unfitted estimator for one ``methods`` entry of params.yaml, seeded with ``seed``."""
+def learner_units(method_params: dict) -> list[str]:
+    """Where a ``methods`` entry fits learners: each of its modalities, or ``joint``."""
+    cls = REGISTRY.get(method_params.get("type"))
+    return [JOINT] if getattr(cls, "joint", False) else list(method_params.get("modalities") or [])
+
+
+def learner_names(method_params: dict) -> dict[str, str]:
+    """The learner name per unit of a ``methods`` entry: ``learner`` is one name for every unit,
+    or a dict naming one per modality."""
+    choice, units = method_params.get("learner"), learner_units(method_params)
+    if isinstance(choice, str):
+        return {unit: choice for unit in units}
+    if isinstance(choice, Mapping) and sorted(choice) == sorted(units):
+        return {unit: choice[unit] for unit in units}
+    raise ValueError(f"method of type {method_params.get('type')!r}: `learner` must be a learner name or one "
+                     f"per {units}, got {choice!r}")
+
+
+def learner_specs(method_params: dict, learners_config: dict, values: Mapping | None = None) -> dict[str, dict]:
+    """Each unit's learner spec: the learner's untuned ``settings`` from params.yaml ``learners``,
+    with ``values`` ("<unit>.<setting>": value, as a tuning trial draws them) applied over them."""
+    specs = {}
+    for unit, name in learner_names(method_params).items():
+        if name not in learners_config:
+            raise ValueError(f"learner {name!r} is not configured; params.yaml `learners` has {sorted(learners_config)}")
+        specs[unit] = {"name": name, **copy.deepcopy(learners_config[name].get("settings") or {})}
+        check_spec(specs[unit])
+    for key, value in (values or {}).items():
+        unit, _, setting = key.partition(".")
+        if unit not in specs or not setting:
+            raise ValueError(f"setting {key!r} names no learner of this method ({sorted(specs)})")
+        specs[unit][setting] = value
+    return specs
+
+
+def build_method(method_params: dict, seed: int, learners_config: dict, values: Mapping | None = None,
+                 fixed: Mapping | None = None) -> _Fusion:
+    """The unfitted estimator for one ``methods`` entry of params.yaml, seeded with ``seed``.
+
+    ``learners_config`` is params.yaml's ``learners``; ``values`` are tuned learner settings
+    (:func:`learner_specs`); ``fixed`` are method settings chosen earlier on validation data
+    (``validation_choices`` of a fitted method).
+    """
     settings = dict(method_params)
     kind = settings.pop("type", None)
     if kind not in REGISTRY:
         raise ValueError(f"unknown fusion method type {kind!r}; known: {sorted(REGISTRY)}")
     cls = REGISTRY[kind]
-    allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "random_state"}
+    specs = learner_specs(method_params, learners_config, values)
+    settings.pop("learner", None)
+    allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "random_state", "learners"}
     unknown = sorted(set(settings) - allowed)
     if unknown:
         raise ValueError(f"fusion method type {kind!r}: unknown setting(s) {unknown}; "
-                         f"allowed: {sorted(allowed)} (the seed comes from params.yaml `seed`)")
-    return cls(**settings, random_state=seed)
+                         f"allowed: {sorted(allowed | {'learner'})} (the seed comes from params.yaml `seed`)")
+    return cls(**settings, **dict(fixed or {}), learners=specs, random_state=seed)

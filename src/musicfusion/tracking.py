@@ -25,7 +25,7 @@ PROJECT_FILE = "Snakefile"
 DATASET_CONTEXT = "training"  # the context tag of the dataset input: every split comes from it
 # MLflow caps a dataset digest at 36 characters; the full SHA-256 is the dataset_sha256 tag.
 DATASET_DIGEST_CHARS = 16
-MODEL_PACKAGES = ("scikit-learn", "numpy", "musicfusion")
+MODEL_PACKAGES = ("scikit-learn", "numpy", "jax", "optax", "musicfusion")
 
 
 @dataclass(frozen=True)
@@ -160,14 +160,41 @@ def _log_dataset(origin: RunOrigin) -> None:
         mlflow.log_input(origin.dataset_input(), context=DATASET_CONTEXT)
 
 
+def log_trials(client, experiment_id: str, parent_id: str, run_name: str, trials, tags: dict) -> int:
+    """One child run of ``parent_id`` per tuning trial (a row of the method's trials.csv): its
+    settings as params, its validation score and time as metrics; returns how many."""
+    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    for row in trials.to_dict("records"):
+        name = f"{run_name}/fold-{row['fold']}/trial-{row['trial']}"
+        run = client.create_run(experiment_id, run_name=name, tags={**tags, MLFLOW_PARENT_RUN_ID: parent_id,
+                                                                    "kind": "trial"})
+        settings = flatten("", json.loads(row["settings"]))
+        params = {**settings, "fold": row["fold"], "repetition": row["repetition"], "trial": row["trial"]}
+        flags = {"chosen": str(row["chosen"]).lower(), "untuned": str(row["untuned"]).lower(),
+                 "repeat_of": str(row["repeat_of"])}
+        client.log_batch(run.info.run_id,
+                         metrics=[Metric("validation_score", float(row["validation_score"]), 0, 0),
+                                  Metric("seconds", float(row["seconds"]), 0, 0)],
+                         params=[Param(k, str(v)) for k, v in params.items()],
+                         tags=[RunTag(k, v) for k, v in flags.items()])
+        client.set_terminated(run.info.run_id)
+    return len(trials)
+
+
 def log_method_runs(*, uri: str, experiment: str, method: str, method_params: dict, rows: dict[str, dict],
                     artifacts: dict[str, list], models: dict, params: dict, tags: dict,
-                    origin: RunOrigin) -> dict:
-    """One run per task of one fusion method; returns {task: run_id}.
+                    origin: RunOrigin, searches: dict[str, dict] | None = None, trials=None) -> dict:
+    """One run per task of one fusion method, each with a child run per tuning trial; returns
+    {task: run_id}.
 
     ``rows`` maps each task to its row of results/summary.csv (musicfusion.evaluate.summary_row):
     every number of it, means and confidence bounds, is logged as a metric. ``models`` maps each
     task to its fitted estimator, whose ``learned_params()`` are logged as ``learned.*`` params.
+    ``searches`` maps each task to its search record (musicfusion.evaluate.search_record): the
+    chosen configuration of every fold and the search time go to the parent; ``trials`` (the
+    method's trials.csv) become its child runs.
     """
     import mlflow
 
@@ -177,6 +204,16 @@ def log_method_runs(*, uri: str, experiment: str, method: str, method_params: di
         with _start(experiment_id, f"{method}/{task}", origin, {**tags, "method": method, "task": task}) as run:
             mlflow.log_params(flatten("", {"method": method_params, **params}))
             mlflow.log_metrics(numeric_metrics(row))
+            search = (searches or {}).get(task)
+            if search:
+                chosen = {f"fold-{fold}": settings for fold, settings in enumerate(search["chosen_by_fold"])}
+                mlflow.log_params(flatten("chosen", chosen))
+                mlflow.log_metrics({"search_seconds": search["search_seconds"], "n_trials": search["n_trials"],
+                                    "folds_kept_untuned": search["chosen_untuned_folds"]})
+            if trials is not None:
+                own = trials[trials["task"].str.split("+").map(lambda tasks: task in tasks)]
+                log_trials(mlflow.MlflowClient(), experiment_id, run.info.run_id, f"{method}/{task}", own,
+                           {"method": method, "task": task})
             for artifact in artifacts.get(task, []):
                 mlflow.log_artifact(str(artifact))
             mlflow.log_params(flatten("learned", models[task].learned_params()))

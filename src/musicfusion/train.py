@@ -1,34 +1,57 @@
-"""Train: fit one registered fusion method on each fold's training clips, predict validation and test."""
+"""Train: tune and fit one registered fusion method on each fold, predict validation and test clips.
+
+In every fold the method's learner settings are searched (musicfusion.tuning) by fitting on the
+fold's training clips and scoring its validation clips; the chosen configuration, and the
+untuned one beside it, are then refitted on training and validation clips together (the whole
+training fold) and score the test clips once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from musicfusion.fusion import build_method
+from musicfusion.fusion import REGISTRY, build_method
+from musicfusion.metrics import score
+from musicfusion.tuning import search, search_space, untuned_values
 
-PREDICTION_COLUMNS = ["clip_id", "split", "task", "true", "predicted", "confidence"]
-PREDICTED_SPLITS = ("validation", "test")
+PREDICTION_COLUMNS = ["clip_id", "split", "configuration", "task", "true", "predicted", "confidence"]
+CONFIGURATIONS = ("tuned", "untuned")
 CONFIDENCE_DECIMALS = 6
 # Integer columns of predictions.csv (read back as text by musicfusion.io.read_table).
 INTEGER_COLUMNS = ("repetition", "fold", "n_train")
 
 
-def typed_predictions(frame: pd.DataFrame) -> pd.DataFrame:
-    """A predictions.csv as read from disk, its integer columns as integers."""
-    return frame.astype({column: int for column in INTEGER_COLUMNS})
+def typed_predictions(frame: pd.DataFrame, configuration: str = "tuned") -> pd.DataFrame:
+    """The rows of one configuration (``tuned`` or ``untuned``) of a predictions.csv as read from
+    disk, its integer columns as integers."""
+    if configuration not in CONFIGURATIONS:
+        raise ValueError(f"configuration must be one of {CONFIGURATIONS}, got {configuration!r}")
+    rows = frame[frame["configuration"] == configuration]
+    return rows.astype({column: int for column in INTEGER_COLUMNS}).reset_index(drop=True)
 
 
 def _subset(X: dict, mask: np.ndarray) -> dict:
     return {m: x[mask] for m, x in X.items()}
 
 
-def _build(method_params: dict, seed: int, selection_metric: str | None):
-    model = build_method(method_params, seed)
-    if selection_metric and "selection_metric" in model.get_params():
-        model.set_params(selection_metric=selection_metric)  # evaluate.selection_metric in params.yaml
+@dataclass(frozen=True)
+class Tuning:
+    """How a method is tuned: params.yaml ``learners``, the trial budget and the selection metric."""
+
+    learners: dict
+    n_trials: int
+    startup_trials: int
+    selection_metric: str
+
+
+def _build(method_params: dict, seed: int, tuning: Tuning, values=None, fixed=None):
+    model = build_method(method_params, seed, tuning.learners, values, fixed)
+    if "selection_metric" in model.get_params():
+        model.set_params(selection_metric=tuning.selection_metric)  # evaluate.selection_metric in params.yaml
     return model
 
 
@@ -37,72 +60,108 @@ def labelled(clips: pd.DataFrame, tasks) -> np.ndarray:
     return np.logical_and.reduce([(clips[task] != "").to_numpy() for task in tasks])
 
 
-def fit_method(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
-               selection_metric: str | None = None) -> dict:
-    """Fitted models keyed by task (a multi-task model appears under every task).
-
-    Each task learns from the clips labelled for it; a multi-task model from the clips labelled
-    for every task.
-    """
-    probe = _build(method_params, seed, selection_metric)
-    if getattr(probe, "multitask", False):
-        known = labelled(clips, tasks)
-        train, val = known & (clips["split"] == "train").to_numpy(), known & (clips["split"] == "validation").to_numpy()
-        Y = clips[list(tasks)].to_numpy()
-        probe.fit(_subset(X, train), Y[train], _subset(X, val), Y[val])
-        return {task: probe for task in tasks}
-    models = {}
-    for task in tasks:
-        known = labelled(clips, [task])
-        train = known & (clips["split"] == "train").to_numpy()
-        val = known & (clips["split"] == "validation").to_numpy()
-        y = clips[task].to_numpy()
-        model = _build(method_params, seed, selection_metric)
-        model.fit(_subset(X, train), y[train], _subset(X, val), y[val])
-        models[task] = model
-    return models
+def _task_probas(model, X: dict, tasks: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per task: (probabilities, classes) of a fitted model (a multi-task model has all tasks)."""
+    if getattr(model, "multitask", False):
+        return {task: (p, c) for task, p, c in zip(tasks, model.predict_proba(X), model.classes_)}
+    return {tasks[0]: (model.predict_proba(X), model.classes_)}
 
 
-def predict_table(models: dict, tasks: list[str], X: dict, clips: pd.DataFrame) -> pd.DataFrame:
-    """Predictions and their probability for every validation and test clip labelled for the task."""
+def _rows(probas: dict, clips: pd.DataFrame, split: str, configuration: str) -> pd.DataFrame:
     frames = []
-    for t, task in enumerate(tasks):
-        mask = clips["split"].isin(PREDICTED_SPLITS).to_numpy() & labelled(clips, [task])
-        Xs, rows = _subset(X, mask), clips[mask]
-        model = models[task]
-        if getattr(model, "multitask", False):  # fitted on Y with one column per task, in order
-            proba, classes = model.predict_proba(Xs)[t], model.classes_[t]
-        else:
-            proba, classes = model.predict_proba(Xs), model.classes_
+    for task, (proba, classes) in probas.items():
         best = np.argmax(proba, axis=1)
         frames.append(pd.DataFrame({
-            "clip_id": rows["clip_id"].to_numpy(), "split": rows["split"].to_numpy(), "task": task,
-            "true": rows[task].to_numpy(), "predicted": np.asarray(classes)[best],
+            "clip_id": clips["clip_id"].to_numpy(), "split": split, "configuration": configuration, "task": task,
+            "true": clips[task].to_numpy(), "predicted": np.asarray(classes)[best],
             "confidence": np.round(proba[np.arange(len(best)), best], CONFIDENCE_DECIMALS)}))
-    return pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS]
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class FoldResult:
+    models: dict  # task -> the tuned model refitted on the whole training fold
+    predictions: pd.DataFrame
+    trials: pd.DataFrame
+
+
+def fit_fold(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
+             tuning: Tuning, test: bool = True) -> FoldResult:
+    """Search, refit and predict one fold, for each task (a multi-task method: all tasks at once).
+
+    Each task learns from the clips labelled for it; a multi-task model from the clips labelled
+    for every task, and is tuned on the mean of its tasks' validation scores. ``test=False``
+    stops after the search (validation predictions only: for choices made on validation data).
+    """
+    multitask = getattr(REGISTRY.get(method_params.get("type")), "multitask", False)
+    space = search_space(method_params, tuning.learners)
+    untuned = untuned_values(method_params, tuning.learners, space)
+    models, frames, trial_frames = {}, [], []
+    for group in ([list(tasks)] if multitask else [[task] for task in tasks]):
+        known = labelled(clips, group)
+        masks = {split: known & (clips["split"] == split).to_numpy() for split in ("train", "validation", "test")}
+        fitting = masks["train"] | masks["validation"]
+        labels = clips[group].to_numpy() if multitask else clips[group[0]].to_numpy()
+        parts = {split: (_subset(X, mask), labels[mask]) for split, mask in masks.items()}
+
+        def objective(values, parts=parts, group=group):
+            model = _build(method_params, seed, tuning, values)
+            model.fit(*parts["train"], *parts["validation"])
+            probas = _task_probas(model, parts["validation"][0], group)
+            val = clips[masks["validation"]]
+            value = float(np.mean([score(tuning.selection_metric, val[task].to_numpy(),
+                                         np.asarray(classes)[np.argmax(proba, axis=1)])
+                                   for task, (proba, classes) in probas.items()]))
+            return value, (model.validation_choices(), probas)
+
+        found = search(objective, space, untuned, tuning.n_trials, seed, tuning.startup_trials)
+        refitted = {}
+        for configuration, values, (fixed, val_probas) in (("tuned", found.chosen, found.chosen_payload),
+                                                           ("untuned", found.untuned, found.untuned_payload)):
+            if not test:
+                frames.append(_rows(val_probas, clips[masks["validation"]], "validation", configuration))
+                continue
+            if configuration == "untuned" and found.chose_untuned:
+                refitted[configuration] = refitted["tuned"]
+            else:
+                refitted[configuration] = _build(method_params, seed, tuning, values, fixed).fit(
+                    _subset(X, fitting), labels[fitting])
+            frames.append(_rows(val_probas, clips[masks["validation"]], "validation", configuration))
+            frames.append(_rows(_task_probas(refitted[configuration], parts["test"][0], group),
+                                clips[masks["test"]], "test", configuration))
+        models.update({task: refitted.get("tuned") for task in group})
+        trial_frames.append(found.trials.assign(task="+".join(group), search_seconds=found.seconds))
+    return FoldResult(models, pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS],
+                      pd.concat(trial_frames, ignore_index=True))
 
 
 def train(method_params: dict, tasks: list[str], folds: Iterable[tuple[dict, pd.DataFrame]], seed: int,
-          selection_metric: str | None = None) -> tuple[dict, pd.DataFrame]:
-    """Fit and predict on every fold of the cross-validation.
+          tuning: Tuning) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Tune, fit and predict on every fold of the cross-validation.
 
     The i-th item of ``folds`` is fold i's features and clip table
     (musicfusion.featurestore.load_features, with ``repetition`` and ``fold`` columns from
-    musicfusion.splits.cv_split). Returns the models of fold 0, keyed by task, and the
+    musicfusion.splits.cv_split). Returns the tuned models of fold 0, keyed by task; the
     predictions of every fold, with its index in ``fold``, its ``repetition`` and its number of
-    training clips ``n_train``.
+    training clips ``n_train``; and every trial of every fold's search.
 
     The model seed is the same in every fold: folds measure how results move with the data.
     """
-    frames, kept = [], None
+    frames, trial_frames, kept = [], [], None
     for index, (X, clips) in enumerate(folds):
-        models = fit_method(method_params, tasks, X, clips, seed, selection_metric)
-        predictions = predict_table(models, tasks, X, clips)
+        result = fit_fold(method_params, tasks, X, clips, seed, tuning)
+        repetition = int(clips["repetition"].iloc[0])
+        predictions = result.predictions
         predictions.insert(0, "fold", index)
-        predictions.insert(0, "repetition", int(clips["repetition"].iloc[0]))
-        # The corrected t-test weighs each fold's variance by its test/training size ratio.
-        predictions["n_train"] = int((clips["split"] == "train").sum())
+        predictions.insert(0, "repetition", repetition)
+        # The corrected t-test weighs each fold's variance by its scored/training size ratio:
+        # validation clips are scored by models fitted on the training clips, test clips by models
+        # refitted on the whole training fold (training and validation clips).
+        n_train = int((clips["split"] == "train").sum())
+        n_fold = n_train + int((clips["split"] == "validation").sum())
+        predictions["n_train"] = np.where(predictions["split"] == "test", n_fold, n_train)
         frames.append(predictions)
+        trial_frames.append(result.trials.assign(repetition=repetition, fold=index))
         if index == 0:
-            kept = models
-    return kept, pd.concat(frames, ignore_index=True)
+            kept = result.models
+    return kept, pd.concat(frames, ignore_index=True), pd.concat(trial_frames, ignore_index=True)

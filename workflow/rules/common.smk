@@ -117,10 +117,17 @@ def method_inputs(wildcards):
     return folds + files
 
 
+def method_learners(wildcards):
+    """The params.yaml `learners` entries one method uses: editing another learner reruns nothing."""
+    method = config["methods"][wildcards.method]
+    names = [method["learner"]] if isinstance(method["learner"], str) else list(method["learner"].values())
+    return {name: config["learners"][name] for name in sorted(set(names)) if name in config["learners"]}
+
+
 def fusion_shaping_params():
     """Everything that shapes a fusion method's results besides its own settings, and nothing
     else: changing another method or the transfer settings logs no method again."""
-    return {**{k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features", "evaluate")},
+    return {**{k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features", "evaluate", "tuning")},
             "tasks": TASKS}
 
 
@@ -148,7 +155,7 @@ def all_outputs():
     name = DATASET.name
     outputs = [f"data/interim/{name}/bad_clips.csv", f"data/interim/{name}/absent.csv"]
     outputs += [f"{RESULTS}/{table}" for table in (
-        "summary.csv", "summary.md", "metrics.json", "method_comparison.png", "significance.csv",
+        "summary.csv", "summary.md", "metrics.json", "method_comparison.png", "tuning.csv", "significance.csv",
         "fusion_gain.png", "provenance.json", "dataset.csv")]
     outputs += expand(f"{RESULTS}/methods/{{method}}/mlflow_runs.json", method=METHODS)
     outputs += transfer_outputs()

@@ -4,6 +4,7 @@
 rule evaluate:
     input:
         predictions=f"{MODELS}/{{method}}/predictions.csv",
+        trials=f"{MODELS}/{{method}}/trials.csv",
     output:
         metrics=f"{RESULTS}/methods/{{method}}/metrics.json",
         confusion=report(
@@ -34,6 +35,7 @@ rule summarize:
         metrics=f"{RESULTS}/metrics.json",
         plot=report(f"{RESULTS}/method_comparison.png", caption="../report/method_comparison.rst",
                     category="Results"),
+        tuning=report(f"{RESULTS}/tuning.csv", caption="../report/tuning.rst", category="Results"),
     log:
         f"logs/summarize/{DATASET.name}.log",
     benchmark:
@@ -41,6 +43,7 @@ rule summarize:
     params:
         methods=METHOD_PARAMS,
         metric=config["evaluate"]["selection_metric"],
+        confidence=config["evaluate"]["confidence"],
     conda:
         "../envs/musicfusion.yaml"
     script:

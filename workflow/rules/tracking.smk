@@ -45,6 +45,7 @@ rule track:
     input:
         metrics=f"{RESULTS}/methods/{{method}}/metrics.json",
         model=f"{MODELS}/{{method}}/model.pkl",
+        trials=f"{MODELS}/{{method}}/trials.csv",
         confusion=expand(f"{RESULTS}/methods/{{{{method}}}}/confusion_{{task}}.png", task=TASKS),
         fingerprint=FINGERPRINT,
     output:
@@ -56,6 +57,7 @@ rule track:
     params:
         method=method_params,
         logged=fusion_shaping_params(),
+        learners=method_learners,
         preset=PRESET_LABEL,
         manifest=str(DATASET.manifest),
         uri=TRACKING["uri"],

@@ -1,4 +1,5 @@
-# Train: one job per registered method (params.yaml `methods`), all tasks at once.
+# Train: one job per registered method (params.yaml `methods`), all tasks at once: in every
+# fold its learner settings are tuned on validation clips, then refitted and tested once.
 
 
 rule train:
@@ -8,6 +9,7 @@ rule train:
     output:
         model=f"{MODELS}/{{method}}/model.pkl",
         predictions=f"{MODELS}/{{method}}/predictions.csv",
+        trials=f"{MODELS}/{{method}}/trials.csv",
     log:
         f"logs/train/{DATASET.name}/{{method}}.log",
     benchmark:
@@ -18,6 +20,8 @@ rule train:
         seed=config["seed"],
         n_folds=N_FOLDS,
         selection_metric=config["evaluate"]["selection_metric"],
+        learners=method_learners,
+        tuning=config["tuning"],
     conda:
         "../envs/musicfusion.yaml"
     script:

@@ -8,7 +8,7 @@ from musicfusion.workflow import log_to
 with log_to(snakemake.log[0]):
     tasks = snakemake.params.tasks
     metrics, figures = evaluate_method(snakemake.wildcards.method, read_table(snakemake.input.predictions), tasks,
-                                       snakemake.params.confidence)
+                                       snakemake.params.confidence, read_table(snakemake.input.trials))
     for task, path in zip(tasks, snakemake.output.confusion):
         save_png(figures[task], path)
     write_json(snakemake.output.metrics, metrics)

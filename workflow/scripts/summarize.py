@@ -9,9 +9,10 @@ from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
     summary = summarize({Path(path).parent.name: read_json(path) for path in snakemake.input.metrics},
-                        snakemake.params.methods, snakemake.params.metric)
+                        snakemake.params.methods, snakemake.params.metric, snakemake.params.confidence)
     write_csv(snakemake.output.csv, summary.table)
     write_markdown(snakemake.output.markdown, summary.readable)
     write_json(snakemake.output.metrics, summary.metrics)
     save_png(summary.figure, snakemake.output.plot)
+    write_csv(snakemake.output.tuning, summary.tuning)
     print(summary.table.to_string(index=False))

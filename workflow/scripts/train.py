@@ -1,20 +1,23 @@
-"""Snakemake script for rule train: fit one method, predict validation and test clips, every fold."""
+"""Snakemake script for rule train: tune and fit one method, predict validation and test clips, every fold."""
 
 from pathlib import Path
 
 from musicfusion.featurestore import load_features
 from musicfusion.fusion import feature_set_of
 from musicfusion.io import save_pickle, write_csv
-from musicfusion.train import train
+from musicfusion.train import Tuning, train
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
-    method = snakemake.params.method
+    method, params = snakemake.params.method, snakemake.params
     feature_dir = Path(snakemake.input.clips).parent
     folds = (load_features(feature_dir, method["modalities"], fold, feature_set_of(method))
-             for fold in range(snakemake.params.n_folds))
-    models, predictions = train(method, snakemake.params.tasks, folds, snakemake.params.seed,
-                                snakemake.params.selection_metric)
+             for fold in range(params.n_folds))
+    tuning = Tuning(params.learners, params.tuning["n_trials"], params.tuning["startup_trials"],
+                    params.selection_metric)
+    models, predictions, trials = train(method, params.tasks, folds, params.seed, tuning)
     save_pickle(snakemake.output.model, models)
     write_csv(snakemake.output.predictions, predictions)
-    print(predictions.groupby(["fold", "task", "split"]).size().to_dict())
+    write_csv(snakemake.output.trials, trials)
+    print(predictions.groupby(["fold", "task", "split", "configuration"]).size().to_dict())
+    print(f"search time {trials.drop_duplicates(['fold', 'task'])['search_seconds'].sum():.1f} s")

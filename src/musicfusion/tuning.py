@@ -1,0 +1,124 @@
+"""Tuning: a seeded Optuna search over a method's learner settings, scored on validation data.
+
+The search space of a method is its learners' ``search`` entries in params.yaml ``learners``,
+keyed ``<unit>.<setting>`` (unit: a modality, or ``joint``). A list is a set of choices; a dict
+``{low, high}`` a range (``log: true`` for a log scale; integer bounds draw integers). The first
+trial is always the learner's untuned ``settings``, so tuning never ranks below them on
+validation, and every search has the same budget of ``n_trials`` configurations. A
+configuration drawn again is not refitted: it scores what it scored before.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from musicfusion.fusion import learner_names
+
+TRIAL_COLUMNS = ["trial", "settings", "validation_score", "seconds", "repeat_of", "untuned", "chosen"]
+
+
+def search_space(method_params: dict, learners_config: dict) -> dict[str, Any]:
+    """``<unit>.<setting>`` -> its choices (list) or range (dict) for one ``methods`` entry."""
+    return {f"{unit}.{setting}": domain
+            for unit, name in learner_names(method_params).items()
+            for setting, domain in (learners_config[name].get("search") or {}).items()}
+
+
+def untuned_values(method_params: dict, learners_config: dict, space: Mapping) -> dict[str, Any]:
+    """The untuned value of every searched setting, checked to lie in its domain."""
+    names = learner_names(method_params)
+    values = {}
+    for key, domain in space.items():
+        unit, setting = key.split(".", 1)
+        settings = learners_config[names[unit]].get("settings") or {}
+        if setting not in settings:
+            raise ValueError(f"learner {names[unit]!r}: searched setting {setting!r} has no untuned value in `settings`")
+        value = settings[setting]
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        inside = value in domain if isinstance(domain, list) else numeric and domain["low"] <= value <= domain["high"]
+        if not inside:
+            raise ValueError(f"learner {names[unit]!r}: untuned {setting}={value!r} lies outside its search domain {domain}")
+        values[key] = value
+    return values
+
+
+def suggest(trial, space: Mapping) -> dict[str, Any]:
+    """One configuration drawn by an Optuna trial."""
+    values = {}
+    for key, domain in space.items():
+        if isinstance(domain, list):
+            values[key] = trial.suggest_categorical(key, domain)
+        elif isinstance(domain.get("low"), int) and isinstance(domain.get("high"), int):
+            values[key] = trial.suggest_int(key, domain["low"], domain["high"], log=bool(domain.get("log")))
+        else:
+            values[key] = trial.suggest_float(key, float(domain["low"]), float(domain["high"]),
+                                              log=bool(domain.get("log")))
+    return values
+
+
+@dataclass
+class SearchResult:
+    """What a search found: the chosen and untuned configurations with the objective's payload
+    for each (whatever ``objective`` returned beside its score), and one row per trial."""
+
+    chosen: dict
+    chosen_payload: Any
+    untuned: dict
+    untuned_payload: Any
+    trials: pd.DataFrame
+    seconds: float
+
+    @property
+    def chose_untuned(self) -> bool:
+        return self.chosen == self.untuned
+
+
+def search(objective: Callable[[dict], tuple[float, Any]], space: Mapping, untuned: dict, n_trials: int,
+           seed: int, startup_trials: int) -> SearchResult:
+    """Maximise ``objective(values) -> (validation score, payload)`` over ``space`` with a seeded
+    TPE sampler: trial 0 is ``untuned``, the first ``startup_trials`` draws are random, and ties
+    go to the earliest trial (so to the untuned configuration first)."""
+    import optuna
+
+    if n_trials < 1:
+        raise ValueError(f"tuning needs at least 1 trial (the untuned configuration), got {n_trials}")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    if space:
+        study.enqueue_trial(untuned)
+    seen: dict[str, tuple[int, float]] = {}
+    rows, payloads = [], {}
+    started = time.perf_counter()
+
+    def run(trial) -> float:
+        values = suggest(trial, space)
+        key = json.dumps(values, sort_keys=True)
+        clock = time.perf_counter()
+        if key in seen:
+            repeat_of, value = seen[key]
+        else:
+            value, payload = objective(values)
+            repeat_of, seen[key] = -1, (trial.number, value)
+            payloads[trial.number] = payload
+        rows.append({"trial": trial.number, "settings": key, "validation_score": value,
+                     "seconds": time.perf_counter() - clock, "repeat_of": repeat_of})
+        return value
+
+    # Without a space there is nothing to tune: one trial, the untuned configuration.
+    study.optimize(run, n_trials=n_trials if space else 1)
+    scores = [row["validation_score"] for row in rows]
+    best = scores.index(max(scores))
+    best_source = rows[best]["repeat_of"] if rows[best]["repeat_of"] >= 0 else best
+    trials = pd.DataFrame(rows)
+    trials["untuned"] = trials["trial"] == 0
+    trials["chosen"] = trials["trial"] == best
+    chosen = json.loads(rows[best]["settings"])
+    return SearchResult(chosen, payloads[best_source], dict(untuned), payloads[0], trials[TRIAL_COLUMNS],
+                        time.perf_counter() - started)
