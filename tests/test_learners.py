@@ -85,14 +85,15 @@ def test_a_bad_setting_names_the_learner(name):
         make_learner(spec(name, no_such_setting=1), 0)
 
 
-def test_calibrated_svm_calibrates_in_sample_when_a_class_has_one_example(caplog):
-    X, y = three_classes((10, 10, 1))
+@pytest.mark.parametrize("sizes", [(10, 10, 1), (4, 3, 1)])  # the second: every class below 5 members
+def test_calibrated_svm_calibrates_in_sample_when_a_class_has_one_example(caplog, sizes):
+    X, y = three_classes(sizes)
     with caplog.at_level("WARNING"):
         model = CalibratedSVM(random_state=0).fit(X, y)
     assert "calibrating in-sample" in caplog.text
     assert list(model.classes_) == list(CLASSES)
     proba = model.predict_proba(X)
-    assert proba.shape == (21, 3)
+    assert proba.shape == (sum(sizes), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 

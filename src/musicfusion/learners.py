@@ -17,6 +17,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -53,8 +54,11 @@ class CalibratedSVM(ClassifierMixin, BaseEstimator):
             # A class seen once cannot be held out: calibrate on the training data itself
             # (overconfident, but every class keeps a probability).
             log.warning("svm: the smallest class has %d training example; calibrating in-sample", smallest)
+            # The frozen SVC ignores the folds, which only route its decision values to the
+            # calibration; the data twice over gives every class a member in both folds.
             frozen = FrozenEstimator(svc.fit(X, y))
-            self.model_ = CalibratedClassifierCV(frozen, method="sigmoid").fit(X, y)
+            self.model_ = CalibratedClassifierCV(frozen, method="sigmoid", cv=KFold(2)).fit(
+                np.concatenate([X, X]), np.concatenate([y, y]))
         self.classes_ = self.model_.classes_
         return self
 
