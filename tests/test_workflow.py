@@ -71,9 +71,18 @@ def test_every_method_and_task_has_a_result_and_an_mlflow_run(project, params):
     assert dataset.source.endswith('data/raw/tiny/manifest.csv"}')
     # Every number of the run's row in summary.csv, means and confidence bounds alike.
     row = summary.set_index(["method", "task"]).loc[(tags["method"], tags["task"])]
-    numbers = {k: float(v) for k, v in row.items() if k not in ("modalities", "kind")}
+    numbers = {k: float(v) for k, v in row.items() if k not in ("modalities", "kind", "learner", "tuned_settings")}
     assert {k: run.data.metrics[k] for k in numbers} == numbers
-    assert {"recall_macro_ci_low", "recall_macro_ci_high"} <= set(run.data.metrics)
+    assert {"recall_macro_ci_low", "recall_macro_ci_high", "search_seconds"} <= set(run.data.metrics)
+    assert row["learner"] == params["methods"][tags["method"]]["learner"] or " " in row["learner"]
+    # Every tuning trial of every fold is a child run of its method's run.
+    children = client.search_runs([experiment.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'",
+                                  max_results=5000)
+    n_folds = params["evaluate"]["folds"] * params["evaluate"]["repetitions"]
+    assert len(children) == n_folds * params["tuning"]["n_trials"]
+    assert {c.data.tags["kind"] for c in children} == {"trial"}
+    assert sum(c.data.tags["chosen"] == "true" for c in children) == n_folds
+    assert all("validation_score" in c.data.metrics for c in children)
 
 
 def test_no_group_straddles_train_and_test_in_any_fold(project, params):

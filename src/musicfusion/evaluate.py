@@ -66,18 +66,27 @@ def settings_summary(chosen: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def task_trials(trials: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The trials of a method's trials.csv that searched for ``task`` (a multi-task method
+    searched once for all its tasks: each task shares that search)."""
+    return trials[trials["task"].str.split("+").map(lambda tasks: task in tasks)].astype({"fold": int})
+
+
+def search_seconds(trials: pd.DataFrame, task: str) -> float:
+    """Seconds the search for ``task`` took over all folds (one core). Kept out of metrics.json,
+    which reruns reproduce bit for bit."""
+    return float(task_trials(trials, task).drop_duplicates("fold")["search_seconds"].astype(float).sum())
+
+
 def search_record(trials: pd.DataFrame, task: str) -> dict:
     """The search of one task across folds, from the method's trials.csv (musicfusion.train): the
-    configuration chosen in every fold, the trials per fold and the search time. A multi-task
-    method searched once for all its tasks: each task reports that search."""
-    rows = trials[trials["task"].str.split("+").map(lambda tasks: task in tasks)].astype({"fold": int})
+    configuration chosen in every fold and the trials per fold."""
+    rows = task_trials(trials, task)
     chosen = rows[rows["chosen"].astype(str) == "True"].sort_values("fold")
-    per_fold = rows.drop_duplicates("fold")
     return {"n_trials": int(rows.groupby("fold").size().max()),
             "chosen_untuned_folds": int((chosen["untuned"].astype(str) == "True").sum()),
             "chosen_by_fold": [json.loads(s) for s in chosen["settings"]],
             "settings": settings_summary([json.loads(s) for s in chosen["settings"]]),
-            "search_seconds": float(per_fold["search_seconds"].astype(float).sum()),
             "shared_by_tasks": str(rows["task"].iloc[0])}
 
 
@@ -146,10 +155,12 @@ def learner_label(method_params: dict) -> str:
     return learner if isinstance(learner, str) else " ".join(f"{unit}:{name}" for unit, name in learner.items())
 
 
-def tuning_table(method_metrics: dict[str, dict], methods: dict, metric: str, confidence: float) -> pd.DataFrame:
+def tuning_table(method_metrics: dict[str, dict], methods: dict, metric: str, confidence: float,
+                 trials: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Tuned against untuned, per method and task, on the test folds: both means with corrected
     intervals, the gain with its corrected interval (paired by fold), how often the search kept
-    the untuned configuration, the trials per fold and the search time (all folds, one core)."""
+    the untuned configuration, the trials per fold and, from each method's ``trials`` (its
+    trials.csv), the search time (all folds, one core)."""
     rows = []
     for method, per_task in method_metrics.items():
         for task, entry in per_task.items():
@@ -166,7 +177,8 @@ def tuning_table(method_metrics: dict[str, dict], methods: dict, metric: str, co
                          f"tuned_{metric}_ci_high": entry["test_ci"][metric][1],
                          "gain": gain["mean"], "gain_ci_low": gain["ci_low"], "gain_ci_high": gain["ci_high"],
                          "folds_kept_untuned": search.get("chosen_untuned_folds"), "n_trials": search.get("n_trials"),
-                         "search_seconds": round(search.get("search_seconds", float("nan")), 1),
+                         "search_seconds": round(search_seconds(trials[method], task), 1)
+                         if trials and method in trials else float("nan"),
                          "tuned_settings": search.get("settings", "")})
     table = pd.DataFrame(rows).sort_values(["task", "method"], kind="mergesort").reset_index(drop=True)
     numbers = [c for c in table.columns if c.startswith(("untuned_", "tuned_", "gain")) and c != "tuned_settings"]
@@ -221,7 +233,8 @@ class Summary:
     tuning: pd.DataFrame  # results/tuning.csv: tuned against untuned, search time
 
 
-def summarize(method_metrics: dict[str, dict], methods: dict, metric: str, confidence: float) -> Summary:
+def summarize(method_metrics: dict[str, dict], methods: dict, metric: str, confidence: float,
+              trials: dict[str, pd.DataFrame] | None = None) -> Summary:
     """One row per method and task (test folds) from each method's metrics.json content.
 
     ``method_metrics`` maps method name to its metrics.json; ``methods`` is params.yaml's
@@ -238,4 +251,4 @@ def summarize(method_metrics: dict[str, dict], methods: dict, metric: str, confi
                                     if k in METRICS or k.rsplit("_ci_", 1)[0] in METRICS}
     table = summary_table(rows)
     return Summary(table, readable_summary(table), nested, plots.method_comparison(table, metric),
-                   tuning_table(method_metrics, methods, metric, confidence))
+                   tuning_table(method_metrics, methods, metric, confidence, trials))

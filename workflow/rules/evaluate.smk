@@ -29,6 +29,7 @@ rule evaluate:
 rule summarize:
     input:
         metrics=expand(f"{RESULTS}/methods/{{method}}/metrics.json", method=METHODS),
+        trials=expand(f"{MODELS}/{{method}}/trials.csv", method=METHODS),
     output:
         csv=report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="Results"),
         markdown=f"{RESULTS}/summary.md",

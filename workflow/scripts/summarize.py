@@ -3,13 +3,14 @@
 from pathlib import Path
 
 from musicfusion.evaluate import summarize
-from musicfusion.io import read_json, write_csv, write_json, write_markdown
+from musicfusion.io import read_json, read_table, write_csv, write_json, write_markdown
 from musicfusion.plots import save_png
 from musicfusion.workflow import log_to
 
 with log_to(snakemake.log[0]):
     summary = summarize({Path(path).parent.name: read_json(path) for path in snakemake.input.metrics},
-                        snakemake.params.methods, snakemake.params.metric, snakemake.params.confidence)
+                        snakemake.params.methods, snakemake.params.metric, snakemake.params.confidence,
+                        {Path(path).parent.name: read_table(path) for path in snakemake.input.trials})
     write_csv(snakemake.output.csv, summary.table)
     write_markdown(snakemake.output.markdown, summary.readable)
     write_json(snakemake.output.metrics, summary.metrics)
