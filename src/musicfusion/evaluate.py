@@ -181,6 +181,9 @@ def tuning_table(method_metrics: dict[str, dict], methods: dict, metric: str, co
                          if trials and method in trials else float("nan"),
                          "tuned_settings": search.get("settings", "")})
     table = pd.DataFrame(rows).sort_values(["task", "method"], kind="mergesort").reset_index(drop=True)
+    # A metric lies in [0, 1]; a t-interval over few folds can step outside it (as in summary_row).
+    bounds = [c for c in table.columns if c.startswith(("untuned_", "tuned_")) and "_ci_" in c]
+    table[bounds] = table[bounds].clip(0.0, 1.0)
     numbers = [c for c in table.columns if c.startswith(("untuned_", "tuned_", "gain")) and c != "tuned_settings"]
     return table.round({c: DECIMALS for c in numbers})
 
