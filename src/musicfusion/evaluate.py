@@ -20,6 +20,7 @@ from musicfusion.fusion import is_control
 from musicfusion.metrics import DECIMALS, METRICS, classification_metrics
 from musicfusion.stats import corrected_resampled_t
 from musicfusion.train import typed_predictions
+from musicfusion.tuning import search_seconds, task_trials
 
 SUMMARY_COLUMNS = ["method", "task", "kind", "modalities", *METRICS]
 EVALUATED_SPLITS = ("validation", "test")
@@ -64,18 +65,6 @@ def settings_summary(chosen: list[dict]) -> str:
             typical = pd.Series(values).value_counts(sort=True).index[0]
         parts.append(f"{key}={_format(typical)}")
     return "; ".join(parts)
-
-
-def task_trials(trials: pd.DataFrame, task: str) -> pd.DataFrame:
-    """The trials of a method's trials.csv that searched for ``task`` (a multi-task method
-    searched once for all its tasks: each task shares that search)."""
-    return trials[trials["task"].str.split("+").map(lambda tasks: task in tasks)].astype({"fold": int})
-
-
-def search_seconds(trials: pd.DataFrame, task: str) -> float:
-    """Seconds the search for ``task`` took over all folds (one core). Kept out of metrics.json,
-    which reruns reproduce bit for bit."""
-    return float(task_trials(trials, task).drop_duplicates("fold")["search_seconds"].astype(float).sum())
 
 
 def search_record(trials: pd.DataFrame, task: str) -> dict:

@@ -89,10 +89,10 @@ class _Fusion(ClassifierMixin, BaseEstimator):
     # The features the method reads (musicfusion.featurestore.FEATURE_SETS).
     feature_set = "content"
 
-    def _learner(self, unit: str):
-        if unit not in self.learners:
-            raise ValueError(f"no learner for {unit!r}: learners has {sorted(self.learners)}")
-        return make_learner(self.learners[unit], self.random_state)
+    def _learner(self, unit: str, scale: bool = True):
+        if unit not in (self.learners or {}):
+            raise ValueError(f"no learner for {unit!r}: learners has {sorted(self.learners or {})}")
+        return make_learner(self.learners[unit], self.random_state, scale=scale)
 
     def _fit_per_modality(self, X, y) -> None:
         """One standardised learner per modality, in ``models_``."""
@@ -197,9 +197,7 @@ class EarlyFusion(_Fusion):
 
     def _fit_joint(self, X, y) -> None:
         arrays = _select(X, self.modalities)
-        if JOINT not in (self.learners or {}):
-            raise ValueError(f"{type(self).__name__} needs learners[{JOINT!r}], got {sorted(self.learners or {})}")
-        model = make_learner(self.learners[JOINT], self.random_state, scale=False)
+        model = self._learner(JOINT, scale=False)
         self.model_ = _concatenated_pipeline(arrays, self.block_scaling, model).fit(np.hstack(arrays), y)
 
     def fit(self, X, y, X_val=None, y_val=None):

@@ -23,8 +23,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
-from musicfusion.network import NeuralNetwork
-
 log = logging.getLogger(__name__)
 
 
@@ -84,6 +82,10 @@ def _random_forest(settings: dict, random_state) -> BaseEstimator:
 
 
 def _mlp(settings: dict, random_state) -> BaseEstimator:
+    # Imported here: JAX takes about a second to import, and only the network needs it (not the
+    # evaluate, compare or track jobs, nor methods with other learners).
+    from musicfusion.network import NeuralNetwork
+
     return NeuralNetwork(**settings, random_state=random_state)
 
 

@@ -19,6 +19,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from scipy.special import softmax  # noqa: E402
 from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
 from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
 
@@ -138,12 +139,8 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         hidden = np.maximum(X @ self.hidden_weights_.astype(np.float64) + self.hidden_bias_, 0.0)
-        out = []
-        for W, b in zip(self.head_weights_, self.head_biases_):
-            z = hidden @ W.astype(np.float64) + b
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            out.append(e / e.sum(axis=1, keepdims=True))
-        return out
+        return [softmax(hidden @ W.astype(np.float64) + b, axis=1)
+                for W, b in zip(self.head_weights_, self.head_biases_)]
 
     def predict_proba(self, X):
         """(n, n_classes) for a 1-D fit; a list of such arrays, one per task, for a 2-D fit."""

@@ -210,11 +210,12 @@ def log_method_runs(*, uri: str, experiment: str, method: str, method_params: di
                 mlflow.log_params(flatten("chosen", chosen))
                 mlflow.log_metrics({"n_trials": search["n_trials"], "folds_kept_untuned": search["chosen_untuned_folds"]})
             if trials is not None:
-                own = trials[trials["task"].str.split("+").map(lambda tasks: task in tasks)]
+                from musicfusion.tuning import search_seconds, task_trials
+
                 # Time is logged here, not kept in metrics.json (which reruns reproduce bit for bit).
-                mlflow.log_metric("search_seconds", float(own.drop_duplicates("fold")["search_seconds"].astype(float).sum()))
-                log_trials(mlflow.MlflowClient(), experiment_id, run.info.run_id, f"{method}/{task}", own,
-                           {"method": method, "task": task})
+                mlflow.log_metric("search_seconds", search_seconds(trials, task))
+                log_trials(mlflow.MlflowClient(), experiment_id, run.info.run_id, f"{method}/{task}",
+                           task_trials(trials, task), {"method": method, "task": task})
             for artifact in artifacts.get(task, []):
                 mlflow.log_artifact(str(artifact))
             mlflow.log_params(flatten("learned", models[task].learned_params()))

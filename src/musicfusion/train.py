@@ -118,15 +118,14 @@ def fit_fold(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame
         refitted = {}
         for configuration, values, (fixed, val_probas) in (("tuned", found.chosen, found.chosen_payload),
                                                            ("untuned", found.untuned, found.untuned_payload)):
+            frames.append(_rows(val_probas, clips[masks["validation"]], "validation", configuration))
             if not test:
-                frames.append(_rows(val_probas, clips[masks["validation"]], "validation", configuration))
                 continue
             if configuration == "untuned" and found.chose_untuned:
                 refitted[configuration] = refitted["tuned"]
             else:
                 refitted[configuration] = _build(method_params, seed, tuning, values, fixed).fit(
                     _subset(X, fitting), labels[fitting])
-            frames.append(_rows(val_probas, clips[masks["validation"]], "validation", configuration))
             frames.append(_rows(_task_probas(refitted[configuration], parts["test"][0], group),
                                 clips[masks["test"]], "test", configuration))
         models.update({task: refitted.get("tuned") for task in group})

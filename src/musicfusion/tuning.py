@@ -122,3 +122,15 @@ def search(objective: Callable[[dict], tuple[float, Any]], space: Mapping, untun
     chosen = json.loads(rows[best]["settings"])
     return SearchResult(chosen, payloads[best_source], dict(untuned), payloads[0], trials[TRIAL_COLUMNS],
                         time.perf_counter() - started)
+
+
+def task_trials(trials: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The rows of a method's trials.csv (musicfusion.train) that searched for ``task`` (a
+    multi-task method searched once for all its tasks: each task shares that search)."""
+    return trials[trials["task"].str.split("+").map(lambda tasks: task in tasks)].astype({"fold": int})
+
+
+def search_seconds(trials: pd.DataFrame, task: str) -> float:
+    """Seconds the search for ``task`` took over all folds (one core). Kept out of metrics.json,
+    which reruns reproduce bit for bit."""
+    return float(task_trials(trials, task).drop_duplicates("fold")["search_seconds"].astype(float).sum())
