@@ -277,10 +277,10 @@ def test_selection_metric_reaches_late_fusion(dataset):
 
 def test_train_passes_the_selection_metric_on():
     models, _, _ = train(LATE, TASKS, folds(1), SEED, Tuning(LEARNERS, 2, 1, "f1_macro"))
-    assert {m.selection_metric for m in models.values()} == {"f1_macro"}
+    assert {m.selection_metric for m in models[0].values()} == {"f1_macro"}
 
 
-def test_train_over_three_folds_keeps_fold_zero_models():
+def test_train_over_three_folds_keeps_every_folds_models():
     models, predictions, trials = train(SINGLE, TASKS, folds(3), SEED, TUNING)
     assert list(predictions.columns) == ["repetition", "fold", *PREDICTION_COLUMNS, "n_train"]
     assert sorted(predictions["fold"].unique()) == [0, 1, 2]
@@ -302,10 +302,12 @@ def test_train_over_three_folds_keeps_fold_zero_models():
         pd.testing.assert_frame_equal(got, expected.predictions)
         own = trials[trials["fold"] == index].drop(columns=["repetition", "fold"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(without_times(own), without_times(expected.trials))
-    # the kept models are those fitted on fold 0's split, not the last fold's
-    coef = models["style"].models_["audio"][-1].coef_
-    assert np.array_equal(coef, kept[0].models_["audio"][-1].coef_)
-    assert not np.allclose(coef, kept[2].models_["audio"][-1].coef_)
+    # the kept models are each fold's own, in fold order
+    assert len(models) == 3
+    for index in range(3):
+        coef = models[index]["style"].models_["audio"][-1].coef_
+        assert np.array_equal(coef, kept[index].models_["audio"][-1].coef_)
+    assert not np.allclose(models[0]["style"].models_["audio"][-1].coef_, kept[2].models_["audio"][-1].coef_)
 
 
 def test_typed_predictions_read_back_one_configuration_with_integer_columns():

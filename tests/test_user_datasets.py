@@ -121,9 +121,15 @@ def test_audio_only_variable_length_dataset_runs_with_its_own_task(calls):
 def test_audio_and_partial_text_dataset_uses_every_clip_a_method_can(moods):
     summary = pd.read_csv(moods / "results/moods/summary.csv").set_index("method")
     assert set(summary.index) == {"audio_only", "audio_control", "text_only", "text_control"}
-    # 40 clips, 2 of them unlabelled; text is absent for 10 others
+    # 40 clips, 2 of them unlabelled; text is absent for 10 others: every method is scored on all
+    # 38 labelled clips, the text baseline giving no prediction (an error) for the 10
     assert summary.loc["audio_only", "n_test_clips"] == 38
-    assert summary.loc["text_only", "n_test_clips"] == 28
+    assert summary.loc["text_only", "n_test_clips"] == 38
+    natural = pd.read_csv(moods / "results/moods/robustness.csv")
+    natural = natural[natural["perturbation"] == "natural_absence"].set_index("method")
+    assert set(natural["modality"]) == {"text"}
+    assert natural.loc["text_only", "coverage"] == 0.0 and natural.loc["audio_only", "coverage"] == 1.0
+    assert natural.loc["text_only", "n_test"] == 2 * 10  # each clip lacking text tested once per repetition
     absent = pd.read_csv(moods / "data/interim/moods/absent.csv")
     assert len(absent) == 10 and set(absent["modality"]) == {"text"}
     assert pd.read_csv(moods / "data/interim/moods/bad_clips.csv").empty

@@ -199,18 +199,26 @@ def clips_with(clips: pd.DataFrame, modalities) -> pd.DataFrame:
 
 
 def load_features(feature_dir: str | Path, modalities, fold: int | None = None,
-                  feature_set: str = "content") -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+                  feature_set: str = "content", complete: bool = True) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """The matrices of the given modalities, rows aligned, and the clip table of one fold (or,
-    for ``fold=None``, of the dataset's own split), restricted to the clips that have every one
-    of ``modalities``."""
-    clips = clips_with(read_table(fold_dir(feature_dir, fold) / "clips.csv"), modalities)
+    for ``fold=None``, of the dataset's own split).
+
+    ``complete=True`` keeps the clips that have every one of ``modalities``; ``complete=False``
+    keeps every clip of the table, a row of NaN standing for a modality the clip lacks (how
+    musicfusion.fusion methods see an absent modality).
+    """
+    table = read_table(fold_dir(feature_dir, fold) / "clips.csv")
+    clips = clips_with(table, modalities) if complete else table.reset_index(drop=True)
     wanted = clips["clip_id"].to_numpy()
     X = {}
     for modality in modalities:
         path = feature_file(feature_dir, modality, fold, feature_set)
         data = load_npz(path)
         rows = pd.Index(data["clip_ids"]).get_indexer(wanted)
-        if (rows < 0).any():
-            raise ValueError(f"{path}: rows are not aligned with clips.csv (clip {wanted[rows < 0][0]} missing)")
-        X[modality] = data["X"][rows]
+        have = has_modality(clips, modality)
+        if (rows[have] < 0).any():
+            raise ValueError(f"{path}: rows are not aligned with clips.csv (clip {wanted[have & (rows < 0)][0]} missing)")
+        matrix = np.full((len(wanted), data["X"].shape[1]), np.nan, dtype=data["X"].dtype)
+        matrix[have] = data["X"][rows[have]]
+        X[modality] = matrix
     return X, clips

@@ -151,3 +151,68 @@ def recall_at_k(panels: list[tuple[str, dict[str, np.ndarray], int]]) -> Figure:
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     return fig
+
+
+def robustness_curves(summary: pd.DataFrame, metric: str, xlabel: str, noise: dict | None = None) -> Figure:
+    """One panel per task and curve (perturbation, modality): ``metric`` against the level, one
+    line per method. Without ``noise`` the levels are fractions (the absent sweep); with it they
+    are the clean level then ``noise[perturbation]['levels']``, evenly spaced."""
+    from musicfusion.perturb import CLEAN_LEVEL
+
+    if summary.empty:
+        raise ValueError("no robustness rows to draw")
+    panels = list(summary.groupby(["task", "perturbation", "modality"], sort=False))
+    curves_per_task = max(sum(1 for (t, _, _), _ in panels if t == task) for task in summary["task"].unique())
+    n_rows, n_cols = summary["task"].nunique(), curves_per_task
+    fig = new_figure(PANEL_WIDTH * n_cols, PANEL_HEIGHT * n_rows)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    column = dict.fromkeys(summary["task"].unique(), 0)
+    row_of = {task: i for i, task in enumerate(summary["task"].unique())}
+    for (task, perturbation, modality), rows in panels:
+        ax = axes[row_of[task], column[task]]
+        column[task] += 1
+        if noise is None:
+            levels = sorted(rows["level"].unique())
+            positions, labels = levels, [f"{v:g}" for v in levels]
+        else:
+            levels = [CLEAN_LEVEL[perturbation], *map(float, noise[perturbation]["levels"])]
+            positions, labels = list(range(len(levels))), ["clean", *[f"{v:g}" for v in levels[1:]]]
+        for method, curve in rows.groupby("method", sort=False):
+            values = curve.set_index("level")[metric].reindex(levels).to_numpy(dtype=float)
+            ax.plot(positions, values, marker="o", markersize=3, label=method)
+        ax.set_xticks(positions, labels)
+        ax.set_ylim(0.0, 1.02)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(metric)
+        ax.set_title(f"{task}: {perturbation.replace('_', ' ')} ({modality})")
+        ax.grid(True, alpha=0.3)
+    for task, used in column.items():
+        for ax in axes[row_of[task], used:]:
+            ax.set_visible(False)
+    axes[0, 0].legend(loc="lower left", fontsize="x-small", ncols=2)
+    return fig
+
+
+def relative_robustness(table: pd.DataFrame) -> Figure:
+    """Relative robustness (area under the curve / clean score) of every method (rows) on every
+    curve (columns), one heat map per task, each cell annotated."""
+    tasks = list(table["task"].unique())
+    curve = table["perturbation"].str.replace("_", " ") + "\n(" + table["modality"] + ")"
+    table = table.assign(curve=curve)
+    columns = list(dict.fromkeys(table["curve"]))
+    methods = list(dict.fromkeys(table["method"]))
+    fig = new_figure(max(BAR_MIN_WIDTH, 1.2 * len(columns) + 2.5) * len(tasks), 0.45 * len(methods) + 2.0)
+    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    for ax, task in zip(axes, tasks):
+        grid = table[table["task"] == task].pivot(index="method", columns="curve", values="relative_robustness")
+        grid = grid.reindex(index=methods, columns=columns)
+        image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
+            if np.isfinite(value):
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize="x-small",
+                        color="black" if value > 0.6 else "white")
+        ax.set_xticks(range(len(columns)), columns, fontsize="small")
+        ax.set_yticks(range(len(methods)), methods)
+        ax.set_title(f"{task}: relative robustness (area / clean score)")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats as sps
 
+from musicfusion.metrics import NO_PREDICTION
+
 
 def paired_bootstrap(statistic: Callable[[np.ndarray], float], groups: np.ndarray, n_samples: int,
                      seed: int, confidence: float) -> dict:
@@ -54,7 +56,8 @@ def macro_recall(y_true, y_pred) -> float:
     hits = np.bincount(t[t == p], minlength=len(labels))
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = np.where(n_true > 0, hits / np.maximum(n_true, 1), 0.0)
-    return float(recall.mean())
+    # 'No prediction' is an error for its clip's class, not a class of its own.
+    return float(recall[labels != NO_PREDICTION].mean())
 
 
 def corrected_resampled_t(values, test_train_ratio: float, confidence: float) -> dict:

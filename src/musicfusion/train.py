@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from musicfusion.fusion import REGISTRY, build_method
+from musicfusion.fusion import REGISTRY, build_method, decide, presence
 from musicfusion.metrics import score
 from musicfusion.tuning import search, search_space, untuned_values
 
@@ -60,21 +60,23 @@ def labelled(clips: pd.DataFrame, tasks) -> np.ndarray:
     return np.logical_and.reduce([(clips[task] != "").to_numpy() for task in tasks])
 
 
-def _task_probas(model, X: dict, tasks: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def task_probas(model, X: dict, tasks: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per task: (probabilities, classes) of a fitted model (a multi-task model has all tasks)."""
     if getattr(model, "multitask", False):
         return {task: (p, c) for task, p, c in zip(tasks, model.predict_proba(X), model.classes_)}
     return {tasks[0]: (model.predict_proba(X), model.classes_)}
 
 
-def _rows(probas: dict, clips: pd.DataFrame, split: str, configuration: str) -> pd.DataFrame:
+def prediction_rows(probas: dict, clips: pd.DataFrame, split: str, configuration: str) -> pd.DataFrame:
+    """Rows of predictions.csv from each task's (probabilities, classes) for ``clips``; a clip
+    the method had nothing to predict from gets NO_PREDICTION (empty) and no confidence."""
     frames = []
     for task, (proba, classes) in probas.items():
-        best = np.argmax(proba, axis=1)
+        predicted, confidence = decide(proba, classes)
         frames.append(pd.DataFrame({
             "clip_id": clips["clip_id"].to_numpy(), "split": split, "configuration": configuration, "task": task,
-            "true": clips[task].to_numpy(), "predicted": np.asarray(classes)[best],
-            "confidence": np.round(proba[np.arange(len(best)), best], CONFIDENCE_DECIMALS)}))
+            "true": clips[task].to_numpy(), "predicted": predicted,
+            "confidence": np.round(confidence, CONFIDENCE_DECIMALS)}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -89,28 +91,32 @@ def fit_fold(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame
              tuning: Tuning, test: bool = True) -> FoldResult:
     """Search, refit and predict one fold, for each task (a multi-task method: all tasks at once).
 
-    Each task learns from the clips labelled for it; a multi-task model from the clips labelled
-    for every task, and is tuned on the mean of its tasks' validation scores. ``test=False``
+    Each task learns from the clips labelled for it that have at least one of the method's
+    modalities; a multi-task model from the clips labelled for every task, and is tuned on the
+    mean of its tasks' validation scores. Every labelled clip is validated and tested: a clip
+    without the method's modalities is predicted as the method can (musicfusion.fusion). ``test=False``
     stops after the search (validation predictions only: for choices made on validation data).
     """
     multitask = getattr(REGISTRY.get(method_params.get("type")), "multitask", False)
     space = search_space(method_params, tuning.learners)
     untuned = untuned_values(method_params, tuning.learners, space)
     models, frames, trial_frames = {}, [], []
+    usable = presence([np.asarray(x, dtype=np.float64) for x in X.values()]).any(axis=1)
     for group in ([list(tasks)] if multitask else [[task] for task in tasks]):
         known = labelled(clips, group)
         masks = {split: known & (clips["split"] == split).to_numpy() for split in ("train", "validation", "test")}
-        fitting = masks["train"] | masks["validation"]
+        fitting = (masks["train"] | masks["validation"]) & usable
+        learning = masks["train"] & usable
         labels = clips[group].to_numpy() if multitask else clips[group[0]].to_numpy()
         parts = {split: (_subset(X, mask), labels[mask]) for split, mask in masks.items()}
+        training = (_subset(X, learning), labels[learning])
 
-        def objective(values, parts=parts, group=group):
+        def objective(values, parts=parts, group=group, training=training):
             model = _build(method_params, seed, tuning, values)
-            model.fit(*parts["train"], *parts["validation"])
-            probas = _task_probas(model, parts["validation"][0], group)
+            model.fit(*training, *parts["validation"])
+            probas = task_probas(model, parts["validation"][0], group)
             val = clips[masks["validation"]]
-            value = float(np.mean([score(tuning.selection_metric, val[task].to_numpy(),
-                                         np.asarray(classes)[np.argmax(proba, axis=1)])
+            value = float(np.mean([score(tuning.selection_metric, val[task].to_numpy(), decide(proba, classes)[0])
                                    for task, (proba, classes) in probas.items()]))
             return value, (model.validation_choices(), probas)
 
@@ -118,7 +124,7 @@ def fit_fold(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame
         refitted = {}
         for configuration, values, (fixed, val_probas) in (("tuned", found.chosen, found.chosen_payload),
                                                            ("untuned", found.untuned, found.untuned_payload)):
-            frames.append(_rows(val_probas, clips[masks["validation"]], "validation", configuration))
+            frames.append(prediction_rows(val_probas, clips[masks["validation"]], "validation", configuration))
             if not test:
                 continue
             if configuration == "untuned" and found.chose_untuned:
@@ -126,8 +132,8 @@ def fit_fold(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame
             else:
                 refitted[configuration] = _build(method_params, seed, tuning, values, fixed).fit(
                     _subset(X, fitting), labels[fitting])
-            frames.append(_rows(_task_probas(refitted[configuration], parts["test"][0], group),
-                                clips[masks["test"]], "test", configuration))
+            frames.append(prediction_rows(task_probas(refitted[configuration], parts["test"][0], group),
+                                          clips[masks["test"]], "test", configuration))
         models.update({task: refitted.get("tuned") for task in group})
         trial_frames.append(found.trials.assign(task="+".join(group), search_seconds=found.seconds))
     return FoldResult(models, pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS],
@@ -135,18 +141,18 @@ def fit_fold(method_params: dict, tasks: list[str], X: dict, clips: pd.DataFrame
 
 
 def train(method_params: dict, tasks: list[str], folds: Iterable[tuple[dict, pd.DataFrame]], seed: int,
-          tuning: Tuning) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+          tuning: Tuning) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
     """Tune, fit and predict on every fold of the cross-validation.
 
     The i-th item of ``folds`` is fold i's features and clip table
     (musicfusion.featurestore.load_features, with ``repetition`` and ``fold`` columns from
-    musicfusion.splits.cv_split). Returns the tuned models of fold 0, keyed by task; the
+    musicfusion.splits.cv_split). Returns the tuned models of every fold, keyed by task; the
     predictions of every fold, with its index in ``fold``, its ``repetition`` and its number of
     training clips ``n_train``; and every trial of every fold's search.
 
     The model seed is the same in every fold: folds measure how results move with the data.
     """
-    frames, trial_frames, kept = [], [], None
+    frames, trial_frames, models = [], [], []
     for index, (X, clips) in enumerate(folds):
         result = fit_fold(method_params, tasks, X, clips, seed, tuning)
         repetition = int(clips["repetition"].iloc[0])
@@ -161,6 +167,5 @@ def train(method_params: dict, tasks: list[str], folds: Iterable[tuple[dict, pd.
         predictions["n_train"] = np.where(predictions["split"] == "test", n_fold, n_train)
         frames.append(predictions)
         trial_frames.append(result.trials.assign(repetition=repetition, fold=index))
-        if index == 0:
-            kept = result.models
-    return kept, pd.concat(frames, ignore_index=True), pd.concat(trial_frames, ignore_index=True)
+        models.append(result.models)
+    return models, pd.concat(frames, ignore_index=True), pd.concat(trial_frames, ignore_index=True)

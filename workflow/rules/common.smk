@@ -117,6 +117,34 @@ def method_inputs(wildcards):
     return folds + files
 
 
+def perturb_settings(wildcards):
+    """What re-extracting one modality's degraded media needs: its content and control feature
+    settings and the preprocessed sample and frame rates."""
+    modality = wildcards.modality
+    return {"content": config["features"][modality], "control": config["features"]["controls"][modality],
+            "sample_rate": config["preprocess"]["audio"]["sample_rate"], "fps": config["preprocess"]["video"]["fps"]}
+
+
+def perturbed_modalities(modalities):
+    """Those of ``modalities`` that the dataset has and `robustness.noise` degrades."""
+    from musicfusion.perturb import perturbations_of
+
+    return [m for m in modalities if DATASET.has([m]) and perturbations_of(m, config["robustness"]["noise"])]
+
+
+def robustness_inputs(wildcards):
+    """What one method's sweeps read: its training inputs, its modalities' perturbed features, and
+    the clean text (each fold's TF-IDF is fitted again to transform degraded texts)."""
+    method = config["methods"][wildcards.method]
+    inputs = {"clips": f"{FEATURES}/clips.csv", "features": method_inputs(wildcards),
+              "perturbed": [f"data/processed/{DATASET.name}/perturbed/{m}.npz"
+                            for m in perturbed_modalities(method["modalities"])],
+              "text_shards": []}
+    if method["type"] != "control" and "text" in perturbed_modalities(method["modalities"]):
+        inputs["text_shards"] = expand(f"data/interim/{DATASET.name}/text/shard-{{shard}}.npz", shard=SHARDS)
+    return inputs
+
+
 def method_learners(wildcards):
     """The params.yaml `learners` entries one method uses: editing another learner reruns nothing."""
     method = config["methods"][wildcards.method]
@@ -156,7 +184,8 @@ def all_outputs():
     outputs = [f"data/interim/{name}/bad_clips.csv", f"data/interim/{name}/absent.csv"]
     outputs += [f"{RESULTS}/{table}" for table in (
         "summary.csv", "summary.md", "metrics.json", "method_comparison.png", "tuning.csv", "significance.csv",
-        "fusion_gain.png", "provenance.json", "dataset.csv")]
+        "fusion_gain.png", "provenance.json", "dataset.csv", "robustness.csv", "robustness_relative.csv",
+        "robustness_absent.png", "robustness_noise.png", "robustness_relative.png")]
     outputs += expand(f"{RESULTS}/methods/{{method}}/mlflow_runs.json", method=METHODS)
     outputs += transfer_outputs()
     if DATASET.is_preset:

@@ -3,9 +3,11 @@
 
 
 onstart:
-    from musicfusion.tracking import init_store, tracking_uri
+    # A tracking server that is down costs a warning here, not the workflow: every other result is
+    # still built, and the track jobs fail fast saying so (a rerun logs them once it is back).
+    from musicfusion.tracking import init_store_or_warn, tracking_uri
 
-    init_store(tracking_uri(TRACKING["uri"]), TRACKING["experiment"])
+    init_store_or_warn(tracking_uri(TRACKING["uri"]), TRACKING["experiment"])
 
 
 rule dataset_fingerprint:

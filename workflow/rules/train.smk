@@ -8,6 +8,7 @@ rule train:
         features=method_inputs,
     output:
         model=f"{MODELS}/{{method}}/model.pkl",
+        fold_models=f"{MODELS}/{{method}}/fold_models.pkl",
         predictions=f"{MODELS}/{{method}}/predictions.csv",
         trials=f"{MODELS}/{{method}}/trials.csv",
     log:

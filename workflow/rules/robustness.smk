@@ -1,0 +1,88 @@
+# Robustness: every method's fold models re-scored with a modality absent or degraded
+# (params.yaml `robustness`); degraded media are re-extracted per shard.
+
+
+rule perturb_shard:
+    input:
+        "data/interim/{dataset}/{modality}/shard-{shard}.npz",
+    output:
+        temp("data/processed/{dataset}/perturbed/{modality}/shard-{shard}.npz"),
+    log:
+        "logs/perturb_shard/{dataset}/{modality}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/perturb_shard/{dataset}/{modality}/shard-{shard}.tsv"
+    params:
+        noise=config["robustness"]["noise"],
+        seed=config["seed"],
+        settings=perturb_settings,
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/perturb_shard.py"
+
+
+rule gather_perturbed:
+    input:
+        expand("data/processed/{{dataset}}/perturbed/{{modality}}/shard-{shard}.npz", shard=SHARDS),
+    output:
+        "data/processed/{dataset}/perturbed/{modality}.npz",
+    log:
+        "logs/gather_perturbed/{dataset}/{modality}.log",
+    benchmark:
+        "results/benchmarks/gather_perturbed/{dataset}/{modality}.tsv"
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/gather_perturbed.py"
+
+
+rule robustness:
+    input:
+        unpack(robustness_inputs),
+        fold_models=f"{MODELS}/{{method}}/fold_models.pkl",
+    output:
+        f"{RESULTS}/methods/{{method}}/robustness_folds.csv",
+    log:
+        f"logs/robustness/{DATASET.name}/{{method}}.log",
+    benchmark:
+        f"results/benchmarks/robustness/{DATASET.name}/{{method}}.tsv"
+    params:
+        method=method_params,
+        tasks=TASKS,
+        modalities=list(DATASET.modalities),
+        n_folds=N_FOLDS,
+        seed=config["seed"],
+        noise=config["robustness"]["noise"],
+        absent_fractions=config["robustness"]["absent_fractions"],
+        text_features=config["features"]["text"],
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/robustness.py"
+
+
+rule summarize_robustness:
+    input:
+        expand(f"{RESULTS}/methods/{{method}}/robustness_folds.csv", method=METHODS),
+    output:
+        csv=report(f"{RESULTS}/robustness.csv", caption="../report/robustness.rst", category="Robustness"),
+        relative=report(f"{RESULTS}/robustness_relative.csv", caption="../report/robustness_relative.rst",
+                        category="Robustness"),
+        absent=report(f"{RESULTS}/robustness_absent.png", caption="../report/robustness_absent.rst",
+                      category="Robustness"),
+        noise=report(f"{RESULTS}/robustness_noise.png", caption="../report/robustness_noise.rst",
+                     category="Robustness"),
+        relative_plot=report(f"{RESULTS}/robustness_relative.png", caption="../report/robustness_relative.rst",
+                             category="Robustness"),
+    log:
+        f"logs/summarize_robustness/{DATASET.name}.log",
+    benchmark:
+        f"results/benchmarks/summarize_robustness/{DATASET.name}.tsv"
+    params:
+        metric=config["evaluate"]["selection_metric"],
+        confidence=config["evaluate"]["confidence"],
+        noise=config["robustness"]["noise"],
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/summarize_robustness.py"
