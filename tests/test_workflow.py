@@ -85,6 +85,44 @@ def test_every_method_and_task_has_a_result_and_an_mlflow_run(project, params):
     assert all("validation_score" in c.data.metrics for c in children)
 
 
+def test_robustness_covers_every_method_both_sweeps_and_every_modality(project, params):
+    table = pd.read_csv(project / "results/tiny/robustness.csv")
+    noise = params["robustness"]["noise"]
+    for method in params["methods"]:
+        for task in params["tasks"]:
+            rows = table[(table["method"] == method) & (table["task"] == task)]
+            absent = rows[rows["perturbation"] == "absent"]
+            assert set(absent["modality"]) == {"audio", "video", "text"}
+            assert sorted(absent["level"].unique()) == sorted(params["robustness"]["absent_fractions"])
+            assert set(rows["perturbation"]) == {"absent", *noise}
+    assert set(table.loc[table["perturbation"] != "absent", "modality"]) == {"audio", "video", "text"}
+    # the clean point of every curve is the method's own test score in the summary
+    summary = pd.read_csv(project / "results/tiny/summary.csv").set_index(["method", "task"])
+    clean = table[(table["perturbation"] == "absent") & (table["level"] == 0.0)].set_index(["method", "task", "modality"])
+    for (method, task, _), row in clean.iterrows():
+        assert row["recall_macro"] == pytest.approx(summary.loc[(method, task), "recall_macro"], abs=1e-4)
+    # a single-modality baseline without its modality gives no prediction at all
+    gone = table[(table["method"] == "audio_only") & (table["perturbation"] == "absent")
+                 & (table["modality"] == "audio") & (table["level"] == 1.0)]
+    assert (gone["coverage"] == 0.0).all() and (gone["recall_macro"] == 0.0).all()
+    relative = pd.read_csv(project / "results/tiny/robustness_relative.csv")
+    assert len(relative) == len(params["methods"]) * len(params["tasks"]) * (3 + len(noise))
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'robustness'")
+    assert len(runs) == len(params["methods"]) * len(params["tasks"])
+    assert "relative.absent.audio" in runs[0].data.metrics and "absent.audio.0.5.recall_macro" in runs[0].data.metrics
+    # a forced rerun of the tracking step logs nothing twice
+    snakemake(project, "--forcerun", "track_robustness", "track")
+    again = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'robustness'")
+    assert sorted(r.info.run_id for r in again) == sorted(r.info.run_id for r in runs)
+    fusion = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'fusion'")
+    assert len(fusion) == len(params["methods"]) * len(params["tasks"])
+
+
 def test_no_group_straddles_train_and_test_in_any_fold(project, params):
     """Repeated stratified group k-fold: every clip tested once per repetition, and the clips
     of one group (one work, or exact duplicates) never split between training and testing."""
@@ -252,7 +290,7 @@ def test_reproduce_passes_on_its_own_reference_and_names_a_moved_number(project)
     assert "summary.csv: late_fusion/style recall_macro: reference" in proc.stdout + proc.stderr
 
 
-REPORT_CATEGORIES = ["Data", "Results", "Confusion matrices", "Transfer", "Provenance"]
+REPORT_CATEGORIES = ["Data", "Results", "Confusion matrices", "Robustness", "Transfer", "Provenance"]
 
 
 def test_the_html_report_holds_every_result_and_renders_offline(project, params, tmp_path):
@@ -260,7 +298,9 @@ def test_the_html_report_holds_every_result_and_renders_offline(project, params,
     html = (project / "report.html").read_text(encoding="utf-8")
     expected = ["results/tiny/summary.csv", "results/tiny/significance.csv", "results/tiny/fusion_gain.png",
                 "results/tiny/transfer.csv", "results/tiny/recall_at_k.png", "results/tiny/dataset.csv",
-                "results/tiny/provenance.json", "results/tiny/method_comparison.png"]
+                "results/tiny/provenance.json", "results/tiny/method_comparison.png", "results/tiny/robustness.csv",
+                "results/tiny/robustness_relative.csv", "results/tiny/robustness_absent.png",
+                "results/tiny/robustness_noise.png", "results/tiny/robustness_relative.png"]
     expected += [f"results/tiny/methods/{m}/confusion_{t}.png" for m in params["methods"] for t in params["tasks"]]
     missing = [name for name in expected if name not in html]
     assert not missing, f"report lacks {missing}"

@@ -515,3 +515,57 @@ def log_transfer_runs(*, uri: str, experiment: str, pair_metrics: dict, tags: di
 
             run_ids[method] = log_once(client, experiment_id, key, sha256_of({**shared, "method": entry}), log_run)
     return run_ids
+
+
+def robustness_metrics(summary, relative) -> dict[str, float]:
+    """One method and task's sweeps as MLflow metrics: ``<perturbation>.<modality>.<level>.<score>``
+    (mean and interval of every score) and ``relative.<perturbation>.<modality>``."""
+    from musicfusion.robustness import SCORES
+
+    metrics = {}
+    for row in summary.to_dict("records"):
+        prefix = f"{row['perturbation']}.{row['modality']}.{row['level']:g}"
+        for name in SCORES:
+            for suffix in ("", "_ci_low", "_ci_high"):
+                value = float(row[f"{name}{suffix}"])
+                if value == value:  # NaN bounds (a single fold) are left out
+                    metrics[metric_key(f"{prefix}.{name}{suffix}")] = value
+    for row in relative.to_dict("records"):
+        value = float(row["relative_robustness"])
+        if value == value:
+            metrics[f"relative.{row['perturbation']}.{row['modality']}"] = value
+    return metrics
+
+
+def log_robustness_runs(*, uri: str, experiment: str, summary, relative, tags: dict, params: dict,
+                        artifacts: list[str | Path], origin: RunOrigin) -> dict:
+    """One run per method and task of the robustness sweeps (results/<dataset>/robustness.csv),
+    named ``robustness/<method>/<task>`` and tagged ``kind=robustness``; returns
+    {"<method>/<task>": run_id}. Each is logged once (:func:`log_once`), keyed by kind, method,
+    task, dataset and the params and data digests; its content is its rows of both tables."""
+    import mlflow
+
+    from musicfusion.provenance import params_sha256
+
+    with store_access(uri):
+        experiment_id = _experiment_id(uri, experiment)
+        client = mlflow.MlflowClient(tracking_uri=uri)
+        params_digest = tags.get("params_sha256") or params_sha256(params)
+        run_ids = {}
+        for (method, task), rows in summary.groupby(["method", "task"], sort=False):
+            curves = relative[(relative["method"] == method) & (relative["task"] == task)]
+            metrics = robustness_metrics(rows, curves)
+            key = {"kind": "robustness", "method": method, "task": task, "dataset": origin.dataset,
+                   "params_sha256": params_digest, "dataset_sha256": origin.dataset_sha256}
+
+            def log_run(result_tags: dict, method=method, task=task, metrics=metrics) -> str:
+                run_tags = {**tags, "kind": "robustness", "method": method, "task": task, **result_tags}
+                with _start(experiment_id, f"robustness/{method}/{task}", origin, run_tags) as run:
+                    mlflow.log_params(flatten("", params))
+                    mlflow.log_metrics(metrics)
+                    for artifact in artifacts:
+                        mlflow.log_artifact(str(artifact))
+                    return run.info.run_id
+
+            run_ids[f"{method}/{task}"] = log_once(client, experiment_id, key, sha256_of(metrics), log_run)
+    return run_ids

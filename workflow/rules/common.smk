@@ -159,6 +159,12 @@ def fusion_shaping_params():
             "tasks": TASKS}
 
 
+def robustness_shaping_params():
+    """What shapes the robustness results: the fusion methods' results and the sweeps' settings."""
+    return {**fusion_shaping_params(), "methods": METHOD_PARAMS, "learners": config["learners"],
+            "robustness": config["robustness"]}
+
+
 def transfer_fit_params():
     """Only what a transfer job reads: pairs, bootstrap_samples or fusion settings rerun nothing."""
     return {key: TRANSFER[key] for key in ("methods", "pca_components", "recall_at", "permutations")}
@@ -185,7 +191,7 @@ def all_outputs():
     outputs += [f"{RESULTS}/{table}" for table in (
         "summary.csv", "summary.md", "metrics.json", "method_comparison.png", "tuning.csv", "significance.csv",
         "fusion_gain.png", "provenance.json", "dataset.csv", "robustness.csv", "robustness_relative.csv",
-        "robustness_absent.png", "robustness_noise.png", "robustness_relative.png")]
+        "robustness_absent.png", "robustness_noise.png", "robustness_relative.png", "robustness_mlflow_runs.json")]
     outputs += expand(f"{RESULTS}/methods/{{method}}/mlflow_runs.json", method=METHODS)
     outputs += transfer_outputs()
     if DATASET.is_preset:

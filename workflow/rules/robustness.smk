@@ -86,3 +86,27 @@ rule summarize_robustness:
         "../envs/musicfusion.yaml"
     script:
         "../scripts/summarize_robustness.py"
+
+
+rule track_robustness:
+    input:
+        csv=f"{RESULTS}/robustness.csv",
+        relative=f"{RESULTS}/robustness_relative.csv",
+        plots=[f"{RESULTS}/robustness_{name}.png" for name in ("absent", "noise", "relative")],
+        fingerprint=FINGERPRINT,
+    output:
+        f"{RESULTS}/robustness_mlflow_runs.json",
+    log:
+        f"logs/track_robustness/{DATASET.name}.log",
+    benchmark:
+        f"results/benchmarks/track_robustness/{DATASET.name}.tsv"
+    params:
+        shaping=robustness_shaping_params(),
+        preset=PRESET_LABEL,
+        manifest=str(DATASET.manifest),
+        uri=TRACKING["uri"],
+        experiment=TRACKING["experiment"],
+    conda:
+        "../envs/musicfusion.yaml"
+    script:
+        "../scripts/track_robustness.py"
