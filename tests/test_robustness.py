@@ -114,3 +114,21 @@ def test_summary_intervals_and_relative_robustness():
 def test_severity_spaces_noise_levels_evenly_and_absent_fractions_as_they_are():
     assert severity([0.0, 0.25, 1.0], ABSENT).tolist() == [0.0, 0.25, 1.0]
     assert severity([np.inf, 30, 20, 10], "white_noise").tolist() == pytest.approx([0, 1 / 3, 2 / 3, 1])
+
+
+def test_method_sweep_reports_the_curves_of_modalities_the_method_does_not_read():
+    from musicfusion.robustness import method_sweep
+
+    X, clips = fold(5)
+    model = fitted("single_modality", X, clips, ["audio"])
+    perturbed = {"audio": {"clip_ids": clips["clip_id"].to_numpy(),
+                           "content__white_noise__0": X["audio"] * 0.5, "content__white_noise__1": X["audio"] * 0}}
+    noise = {**NOISE, "token_deletion": {"levels": [0.5]}}
+    table = method_sweep("audio_only", {"type": "single_modality", "modalities": ["audio"]}, [{"style": model}],
+                         [(X, clips)], ["style"], modalities=MODS, perturbed=perturbed, noise=noise,
+                         absent_fractions=FRACTIONS, seed=1)
+    text = table[table["perturbation"] == "token_deletion"]
+    assert sorted(text["level"]) == [0.0, 0.5] and text["recall_macro"].nunique() == 1
+    audio = table[table["perturbation"] == "white_noise"].set_index("level")
+    assert audio.loc[np.inf, "recall_macro"] == text["recall_macro"].iloc[0]
+    assert list(table.columns) == FOLD_COLUMNS

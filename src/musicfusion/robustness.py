@@ -117,7 +117,7 @@ def sweep_fold(models: dict, X: dict, clips: pd.DataFrame, tasks: list[str], met
     ``X`` and ``clips`` are the fold's clean features (NaN rows for absent modalities) and clip
     table; ``modalities`` are the dataset's (each is swept, whether the method reads it or not);
     ``noisy`` maps (perturbation, modality, level) to that modality's degraded matrix, rows as
-    in ``clips``.
+    in ``clips`` (None for a modality the method does not read).
     """
     test = (clips["split"] == "test").to_numpy()
     n_train = int(clips["split"].isin(["train", "validation"]).sum())
@@ -258,6 +258,9 @@ def method_sweep(method: str, method_params: dict, fold_models: list[dict], fold
         vectorizer = (text_vectorizer_of(clips) if feature_set == "content" and "text" in reads
                       and perturbations_of("text", noise) else None)
         noisy = noisy_features(perturbed, clips, [m for m in reads if m in perturbed], feature_set, noise, vectorizer)
+        # The curves of modalities the method does not read: its clean score at every level.
+        noisy.update({(p, m, level): None for m in modalities if m not in reads
+                      for p, levels in perturbations_of(m, noise).items() for level in levels})
         frames.append(sweep_fold(fold_models[index], X, clips, tasks, reads, modalities=modalities,
                                  absent_fractions=absent_fractions, noisy=noisy, seed=seed, fold=index))
     table = pd.concat(frames, ignore_index=True)
