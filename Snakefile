@@ -14,6 +14,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/integrity.smk"
 include: "workflow/rules/collect.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/features.smk"

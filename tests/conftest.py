@@ -12,7 +12,7 @@ from musicfusion.config import load_params
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # What a private copy of the project needs to run the workflow (tests/test_workflow.py and others).
-PROJECT_FILES = ["Snakefile", "params.yaml", "workflow", ".dvc/config", ".dvcignore", ".gitignore"]
+PROJECT_FILES = ["Snakefile", "params.yaml", "workflow", "profiles", ".dvc/config", ".dvcignore", ".gitignore"]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".numba-cache"))
 
 @pytest.fixture(scope="session")

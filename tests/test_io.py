@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicfusion.io import (atomic_path, load_npz, load_pickle, markdown_table, read_json, read_table, save_npz,
-                            save_pickle, write_csv, write_json, write_markdown)
+from musicfusion.io import (CorruptFileError, atomic_path, load_npz, load_pickle, markdown_table, read_json, read_table,
+                            save_npz, save_pickle, write_csv, write_json, write_markdown)
 
 
 def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path):
@@ -48,3 +48,64 @@ def test_markdown_escapes_pipes_and_right_aligns_numbers(tmp_path):
                                                   "| a\\|b | 0.1235 |  |"]
     write_markdown(tmp_path / "t.md", frame)
     assert (tmp_path / "t.md").read_text().endswith("|\n")
+
+
+# --------------------------------------------------------------------------------------------
+# a truncated or corrupt npz is never read as data
+
+
+def _features(path):
+    rng = np.random.default_rng(0)
+    save_npz(path, X=rng.normal(size=(300, 40)).astype(np.float32), clip_ids=np.array([f"c{i}" for i in range(300)]))
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.01, 0.5, 0.99, -1])
+def test_a_truncated_npz_raises_an_error_naming_the_file(tmp_path, keep):
+    import zipfile
+
+    raw = _features(tmp_path / "features.npz")
+    cut = len(raw) - 1 if keep == -1 else int(keep * len(raw))
+    (tmp_path / "features.npz").write_bytes(raw[:cut])
+    with pytest.raises(CorruptFileError) as err:
+        load_npz(tmp_path / "features.npz")
+    assert not isinstance(err.value, zipfile.BadZipFile)
+    assert str(err.value).startswith(f"{tmp_path / 'features.npz'} is truncated (")
+    assert "run Snakemake again" in str(err.value) and err.value.path == str(tmp_path / "features.npz")
+    with pytest.raises(CorruptFileError):  # reading only some arrays does not read a broken file either
+        load_npz(tmp_path / "features.npz", ["clip_ids"])
+
+
+def test_damaged_array_data_raises_an_error_naming_the_file_and_the_array(tmp_path):
+    raw = bytearray(_features(tmp_path / "features.npz"))
+    middle = len(raw) // 3  # inside X's compressed data; the archive's structure is intact
+    raw[middle:middle + 16] = bytes(16)
+    (tmp_path / "features.npz").write_bytes(bytes(raw))
+    with pytest.raises(CorruptFileError) as err:
+        load_npz(tmp_path / "features.npz")
+    assert err.value.problem.startswith("corrupt (member 'X.npy': ")
+    assert str(tmp_path / "features.npz") in str(err.value)
+
+
+def test_a_file_that_is_no_npz_at_all_is_named(tmp_path):
+    size = len(_features(tmp_path / "features.npz"))
+    (tmp_path / "features.npz").write_bytes(bytes(size))  # zeros, as a crash can leave a file
+    with pytest.raises(CorruptFileError, match="features.npz is corrupt \\(not a zip archive"):
+        load_npz(tmp_path / "features.npz")
+
+
+def test_missing_files_keys_and_pickled_arrays_keep_their_own_errors(tmp_path):
+    import pickle
+
+    with pytest.raises(FileNotFoundError):
+        load_npz(tmp_path / "absent.npz")
+    _features(tmp_path / "features.npz")
+    with pytest.raises(KeyError):
+        load_npz(tmp_path / "features.npz", ["nope"])
+    np.savez(tmp_path / "objects.npz", o=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle") as err:  # a sound file, refused on purpose
+        load_npz(tmp_path / "objects.npz")
+    assert not isinstance(err.value, CorruptFileError)
+    error = pickle.loads(pickle.dumps(CorruptFileError("a.npz", "truncated (3 bytes)")))
+    assert (error.path, error.problem, str(error)) == ("a.npz", "truncated (3 bytes)",
+                                                        str(CorruptFileError("a.npz", "truncated (3 bytes)")))

@@ -22,6 +22,7 @@ from musicfusion.preprocess import (
     merge_reports,
     preprocess_shard,
     split_ragged,
+    undecoded_frames,
 )
 
 N_CLIPS = 4
@@ -492,13 +493,235 @@ def test_non_finite_float_wav_is_bad(tmp_path, params, value):
     assert "nan.wav" in str(err.value) and "unreadable" not in err.value.problem
 
 
-def test_non_finite_samples_outside_the_kept_window_do_not_matter(tmp_path, params):
-    samples = tone(3.0, 440.0)
-    samples[-10:] = np.nan  # in the last second, cut away under long_clips: start
-    path = write_wav(tmp_path / "tail.wav", samples, subtype="FLOAT")
-    pre = pre_params(params, min_seconds=0.5, max_seconds=1.0, long_clips="start")
-    kept = load_audio("tail", path, limits_of(pre), pre["audio"])
-    assert np.isfinite(kept).all() and len(kept) == pre["audio"]["sample_rate"]
+def _nan_wav(path: Path, seconds: float, at: float, sr: int = 8000, value: float = np.nan) -> Path:
+    """A mono float WAV of a tone, one sample ``value`` at ``at`` seconds."""
+    samples = tone(seconds, 440.0, sr=sr)
+    samples[int(round(at * sr))] = value
+    return write_wav(path, samples, sr=sr, stereo=False, subtype="FLOAT")
+
+
+@pytest.mark.parametrize(("long_clips", "at"), [("start", 35.0), ("start", 39.99), ("middle", 1.5), ("middle", 38.0)])
+def test_non_finite_samples_outside_the_kept_window_make_a_long_clip_bad(tmp_path, params, long_clips, at):
+    # 40 s against the real max_seconds (30 s): the defect lies where the clip is cut away
+    pre = pre_params(params, long_clips=long_clips)
+    assert pre["max_seconds"] < 40.0
+    path = _nan_wav(tmp_path / "long.wav", 40.0, at)
+    with pytest.raises(BadClipError) as err:
+        load_audio("long", path, limits_of(pre), pre["audio"])
+    assert err.value.problem == f"audio samples are not finite (NaN or infinity) at {at:.2f} s"
+    assert "long.wav" in str(err.value)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples_in_the_middle_of_a_short_clip_are_named_with_their_time(tmp_path, params, value):
+    pre = pre_params(params, **LIMITS)
+    path = _nan_wav(tmp_path / "short.wav", 2.0, 1.25, value=value)
+    with pytest.raises(BadClipError) as err:
+        load_audio("short", path, limits_of(pre), pre["audio"])
+    assert err.value.problem == "audio samples are not finite (NaN or infinity) at 1.25 s"
+
+
+def test_non_finite_samples_are_found_in_any_block_and_in_any_channel(tmp_path, params, monkeypatch):
+    import musicfusion.preprocess as preprocess
+
+    monkeypatch.setattr(preprocess, "AUDIO_BLOCK_FRAMES", 1000)  # many blocks, the defect in a late one
+    sr = 8000
+    stereo = np.stack([tone(3.0, 440.0, sr=sr), tone(3.0, 660.0, sr=sr)], axis=1)
+    stereo[20_500, 1] = np.nan  # right channel only, 2.5625 s
+    path = tmp_path / "stereo.wav"
+    sf.write(path, stereo, sr, subtype="FLOAT")
+    pre = pre_params(params, **LIMITS)
+    with pytest.raises(BadClipError, match=r"not finite \(NaN or infinity\) at 2\.56 s"):
+        load_audio("stereo", path, limits_of(pre), pre["audio"])
+
+
+@pytest.mark.parametrize("block", [1000, 4096, 1 << 16])
+@pytest.mark.parametrize("long_clips", ["start", "middle"])
+def test_audio_read_in_blocks_keeps_exactly_the_window(tmp_path, params, monkeypatch, block, long_clips):
+    import musicfusion.preprocess as preprocess
+
+    monkeypatch.setattr(preprocess, "AUDIO_BLOCK_FRAMES", block)
+    sr = params["preprocess"]["audio"]["sample_rate"]  # no resampling: the kept samples are the file's
+    noise = np.random.default_rng(1).uniform(-0.5, 0.5, int(3.3 * sr)).astype(np.float32)
+    path = write_wav(tmp_path / "noise.wav", noise, sr=sr, stereo=False, subtype="FLOAT")
+    pre = pre_params(params, min_seconds=0.5, max_seconds=1.7, long_clips=long_clips)
+    samples = load_audio("noise", path, limits_of(pre), pre["audio"])
+    first = int((3.3 - 1.7) / 2 * sr) if long_clips == "middle" else 0
+    window = noise[first:first + int(1.7 * sr)]
+    assert len(samples) == len(window)
+    np.testing.assert_allclose(samples / samples.std(), window / window.std(), atol=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
+# video frames that cannot be decoded
+
+
+def write_textured_mp4(path: Path, n_frames: int, fps: float = 10.0, width: int = 96, height: int = 72) -> Path:
+    """An mp4v MP4 of noise frames (as the project's render writes, but every frame costly to
+    encode, so each takes many bytes of the file)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened()
+    for _ in range(n_frames):
+        writer.write(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def corrupt_media_data(path: Path, start: float, stop: float) -> None:
+    """Overwrite with zeros the part [start, stop) (fractions) of the MP4's media data ('mdat'),
+    leaving the container's index ('moov') intact."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    offset = 0
+    while offset < len(data):
+        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        if kind == b"mdat":
+            first, end = offset + 8, offset + size
+            break
+        offset += size
+    else:
+        raise AssertionError("no mdat box")
+    a, b = first + int(start * (end - first)), first + int(stop * (end - first))
+    data[a:b] = bytes(b - a)
+    path.write_bytes(bytes(data))
+
+
+UNDECODED = r"video frames (\d+)-(\d+) of (\d+) could not be decoded"
+
+
+def test_video_with_undecodable_frames_in_the_middle_is_bad(tmp_path, params):
+    import re
+
+    path = write_textured_mp4(tmp_path / "broken.mp4", 50)  # 5 s, shorter than max_seconds
+    pre = pre_params(params, **LIMITS)
+    v = dict(pre["video"], width=32, height=24)
+    assert load_video("intact", path, limits_of(pre), v).shape == (25, 24, 32)
+    corrupt_media_data(path, 0.4, 0.6)
+    with pytest.raises(BadClipError) as err:
+        load_video("broken", path, limits_of(pre), v)
+    found = re.fullmatch(UNDECODED, err.value.problem)
+    assert found, err.value.problem
+    first, last, listed = map(int, found.groups())
+    assert listed == 50 and 1 < first <= last < 50  # in the middle: decoding went on after it
+    assert err.value.modality == "video" and "broken.mp4" in str(err.value)
+
+
+@pytest.mark.parametrize("long_clips", ["start", "middle"])
+def test_undecodable_frames_outside_the_kept_window_make_a_long_video_bad(tmp_path, params, long_clips):
+    import re
+
+    path = write_textured_mp4(tmp_path / "long.mp4", 60)  # 6 s, 1 s kept
+    # the defect in frames well after the first second, and after the middle one (2.5-3.5 s)
+    corrupt_media_data(path, 0.75, 0.9)
+    pre = pre_params(params, min_seconds=0.5, max_seconds=1.0, long_clips=long_clips)
+    with pytest.raises(BadClipError) as err:
+        load_video("long", path, limits_of(pre), dict(pre["video"], width=32, height=24))
+    first, last, listed = map(int, re.fullmatch(UNDECODED, err.value.problem).groups())
+    assert listed == 60 and first > 36 and last < 60
+
+
+def test_video_whose_decoding_stops_well_before_its_frame_count_is_bad(tmp_path, params):
+    import re
+
+    path = write_textured_mp4(tmp_path / "tail.mp4", 50)
+    corrupt_media_data(path, 0.6, 1.0)  # every frame from about the 30th on
+    pre = pre_params(params, **LIMITS)
+    with pytest.raises(BadClipError) as err:
+        load_video("tail", path, limits_of(pre), dict(pre["video"], width=32, height=24))
+    first, last, listed = map(int, re.fullmatch(UNDECODED, err.value.problem).groups())
+    assert (last, listed) == (50, 50) and 1 < first < 48
+
+
+class FakeCapture:
+    """cv2.VideoCapture over grey frames: ``None`` is a frame that cannot be decoded (grab fails
+    once, the next grab goes on), timestamps at ``fps``; ``listed`` frames in the container."""
+
+    def __init__(self, frames, listed, fps=10.0, timestamps=True):
+        self.frames, self.listed, self.fps, self.timestamps = list(frames), listed, fps, timestamps
+        self.next, self.current = 0, None
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        import cv2
+
+        if prop == cv2.CAP_PROP_FPS:
+            return self.fps
+        if prop == cv2.CAP_PROP_FRAME_COUNT:
+            return float(self.listed)
+        if prop == cv2.CAP_PROP_POS_MSEC:
+            return 1000.0 * self.current / self.fps if self.timestamps else 0.0
+        raise AssertionError(prop)
+
+    def grab(self):
+        if self.next >= len(self.frames):
+            return False
+        self.current, self.next = self.next, self.next + 1
+        return self.frames[self.current] is not None
+
+    def retrieve(self):
+        return True, np.full((24, 32, 3), self.frames[self.current], dtype=np.uint8)
+
+    def read(self):
+        return self.retrieve() if self.grab() else (False, None)
+
+    def release(self):
+        pass
+
+
+def fake_video(monkeypatch, frames, listed, **kwargs):
+    import cv2
+
+    monkeypatch.setattr(cv2, "VideoCapture", lambda path: FakeCapture(frames, listed, **kwargs))
+
+
+@pytest.mark.parametrize("overstated", [1, 2])
+def test_a_frame_count_overstated_by_a_frame_or_two_at_the_end_is_tolerated(monkeypatch, params, overstated):
+    import musicfusion.preprocess as preprocess
+
+    assert overstated <= preprocess.VIDEO_END_SLACK_FRAMES
+    levels = [10 * i for i in range(20)]
+    fake_video(monkeypatch, levels, listed=20 + overstated)
+    pre = pre_params(params, **LIMITS)
+    frames = load_video("fake", Path("fake.mp4"), limits_of(pre), dict(pre["video"], fps=10, width=32, height=24))
+    assert len(frames) == 20 + overstated  # the window the container promised
+    means = [f.mean() for f in frames]
+    assert means[:20] == levels and means[20:] == [levels[-1]] * overstated  # the last frame held
+
+
+@pytest.mark.parametrize(("frames", "listed", "timestamps", "problem"), [
+    # decoding ends more than VIDEO_END_SLACK_FRAMES before the count
+    ([50] * 20, 23, True, "video frames 21-23 of 23 could not be decoded"),
+    # one frame lost in the middle: not the container's slack at the end
+    ([50] * 9 + [None] + [50] * 10, 20, True, "video frame 10 of 20 could not be decoded"),
+    ([None, None] + [50] * 18, 20, True, "video frames 1-2 of 20 could not be decoded"),
+    ([50] * 5 + [None] * 3 + [50] * 5 + [None] + [50] * 6, 20, True,
+     "video frames 6-8, 14 of 20 could not be decoded"),
+    # without timestamps only the shortfall can be told
+    ([50] * 5 + [None] * 5 + [50] * 10, 20, False, "video frames 16-20 of 20 could not be decoded"),
+])
+def test_frames_missing_before_the_end_make_the_clip_bad(monkeypatch, params, frames, listed, timestamps, problem):
+    fake_video(monkeypatch, frames, listed, timestamps=timestamps)
+    pre = pre_params(params, **LIMITS)
+    with pytest.raises(BadClipError) as err:
+        load_video("fake", Path("fake.mp4"), limits_of(pre), dict(pre["video"], fps=10, width=32, height=24))
+    assert err.value.problem == problem
+
+
+def test_frames_missing_in_the_middle_without_a_shortfall_are_not_flagged(monkeypatch, params):
+    # a variable frame rate can leave holes in the timestamps; every listed frame decoded is fine
+    fake_video(monkeypatch, [50] * 20, listed=20)
+    pre = pre_params(params, **LIMITS)
+    v = dict(pre["video"], fps=10, width=32, height=24)
+    assert load_video("fake", Path("fake.mp4"), limits_of(pre), v).shape == (20, 24, 32)
+    assert undecoded_frames([0, 1, 5, 6], 4, 7) == [(2, 4)]
+    assert undecoded_frames([0, 0, 0], 3, 5) == [(3, 4)]  # no usable timestamps: counted in order
+    assert undecoded_frames([], 0, 3) == [(0, 2)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Reading and writing the workflow's files.
 
-Every writer is atomic: a failed step never leaves a half-written output behind.
+Every writer is atomic: a failed step never leaves a half-written output behind. A file that
+is truncated or corrupt on disk all the same is never read as data: :func:`load_npz` raises
+:class:`CorruptFileError` naming it.
 """
 
 from __future__ import annotations
@@ -9,10 +11,24 @@ import contextlib
 import json
 import os
 import pickle
+import struct
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+
+class CorruptFileError(OSError):
+    """A file on disk is truncated or corrupt; the message names it and the way to rebuild it."""
+
+    def __init__(self, path: str | Path, problem: str):
+        super().__init__(f"{path} is {problem}: remove it and run Snakemake again to rebuild it")
+        self.path, self.problem = str(path), problem
+
+    def __reduce__(self):  # pickled across processes with its own arguments, not OSError's
+        return type(self), (self.path, self.problem)
 
 
 @contextlib.contextmanager
@@ -93,7 +109,41 @@ def save_npz(path: str | Path, **arrays) -> None:
         np.savez_compressed(tmp, **arrays)
 
 
+# What numpy and zipfile raise on a damaged archive (a bad CRC, a cut deflate stream, ...).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, NotImplementedError, OSError)
+
+
 def load_npz(path: str | Path, keys=None) -> dict:
-    """An npz file's arrays, or only ``keys`` of them (the others are never read)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in (data.files if keys is None else keys)}
+    """An npz file's arrays, or only ``keys`` of them (the others are never read).
+
+    A truncated or corrupt file raises :class:`CorruptFileError` naming it (every member read
+    is checked against its CRC); a missing file or key raises as usual.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in (data.files if keys is None else keys)}
+    except _DAMAGED as err:
+        if isinstance(err, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            raise
+        from musicfusion.integrity import npz_problem
+
+        problem = npz_problem(path)
+        if problem is None:
+            member = _damaged_member(path)  # reads every member, on this error path only
+            if member is None and isinstance(err, ValueError):
+                raise  # a sound archive holding what cannot be read without pickle
+            problem = f"corrupt ({f'member {member!r}: ' if member else ''}{type(err).__name__}: {err})"
+        raise CorruptFileError(path, problem) from err
+
+
+def _damaged_member(path: str | Path) -> str | None:
+    """The first member of a zip archive whose data does not decompress to its CRC, or None."""
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            try:
+                with archive.open(name) as member:
+                    while member.read(1 << 20):
+                        pass
+            except (zipfile.BadZipFile, zlib.error, EOFError):
+                return name
+    return None

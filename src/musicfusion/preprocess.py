@@ -11,9 +11,10 @@ every clip's samples (or frames) and each clip's ``lengths``.
 
 A clip may lack a modality: an empty path in the manifest means *absent*, recorded as such,
 not bad. A clip with a bad file (missing, outside the data root, empty, unreadable, shorter
-than the minimum, samples not finite, not UTF-8) raises :class:`BadClipError` naming the file
-and the problem, or, under the ``skip`` policy, is dropped from every modality and listed in
-the shard's report.
+than the minimum, samples not finite, video frames that cannot be decoded, not UTF-8) raises
+:class:`BadClipError` naming the file and the problem, or, under the ``skip`` policy, is
+dropped from every modality and listed in the shard's report. Audio and video are checked
+whole, whatever part of them is kept: a defect outside the kept window makes the clip bad too.
 """
 
 from __future__ import annotations
@@ -72,8 +73,51 @@ def _window(clip_id: str, modality: str, path: Path, seconds: float, limits: dic
     return start, length
 
 
+# Audio is read (and checked) this many frames at a time: a long file never has to fit in memory.
+AUDIO_BLOCK_FRAMES = 1 << 16
+# A container's frame count may promise a frame or two more than its stream holds (counts
+# estimated from a duration, an encoder that drops its last frame): up to this many frames
+# missing at the very end are tolerated, the last decoded frame held in their place. More
+# missing at the end, or any frame missing before it, makes the clip bad.
+VIDEO_END_SLACK_FRAMES = 2
+
+
+def _read_audio_checked(clip_id: str, path: Path, first: int, count: int) -> tuple[np.ndarray, int]:
+    """Frames ``[first, first + count)`` of the file as float32 ``(n, channels)``, and its rate,
+    after checking every sample of the whole file, block by block, for NaN and infinity.
+
+    The file is read once, front to back. SoundFile.read per block, as ``soundfile.blocks``
+    does, but without its one reused buffer, which holds stale samples when a file ends before
+    its header says.
+    """
+    import soundfile as sf
+
+    parts, position = [], 0
+    with sf.SoundFile(path) as source:
+        rate = source.samplerate
+        while True:
+            block = source.read(AUDIO_BLOCK_FRAMES, dtype="float32", always_2d=True)
+            if not len(block):
+                break
+            finite = np.isfinite(block)
+            if not finite.all():
+                at = position + int(np.argmin(finite.all(axis=1)))
+                raise BadClipError(clip_id, "audio", path,
+                                   f"audio samples are not finite (NaN or infinity) at {at / rate:.2f} s")
+            lo, hi = max(first - position, 0), min(first + count - position, len(block))
+            if lo < hi:
+                parts.append(block[lo:hi])
+            position += len(block)
+    kept = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+    return kept, rate
+
+
 def load_audio(clip_id: str, path: Path, limits: dict, params: dict) -> np.ndarray:
-    """Mono samples at ``params['sample_rate']``, loudness-normalised, of the kept window."""
+    """Mono samples at ``params['sample_rate']``, loudness-normalised, of the kept window.
+
+    Every sample of the file is checked, inside the window or not: NaN or infinity anywhere
+    makes the clip bad (:class:`BadClipError`, naming the time of the first such sample).
+    """
     import librosa
     import soundfile as sf
 
@@ -85,14 +129,14 @@ def load_audio(clip_id: str, path: Path, limits: dict, params: dict) -> np.ndarr
         raise BadClipError(clip_id, "audio", path, "audio has no samples")
     start, length = _window(clip_id, "audio", path, info.frames / info.samplerate, limits)
     try:
-        # Read the window as librosa.load(offset, duration) would, but check the samples before
-        # librosa sees them: it refuses non-finite audio with an error of its own.
-        native, rate = sf.read(path, start=int(start * info.samplerate), frames=int(length * info.samplerate),
-                               dtype="float32", always_2d=True)
+        # The window as librosa.load(offset, duration) would read it, but checked before librosa
+        # sees it: it refuses non-finite audio with an error of its own.
+        native, rate = _read_audio_checked(clip_id, path, int(start * info.samplerate),
+                                           int(length * info.samplerate))
+    except BadClipError:
+        raise
     except Exception as err:  # noqa: BLE001
         raise BadClipError(clip_id, "audio", path, f"unreadable audio: {err}") from None
-    if not np.all(np.isfinite(native)):
-        raise BadClipError(clip_id, "audio", path, "audio samples are not finite (NaN or infinity)")
     samples = librosa.resample(librosa.to_mono(native.T), orig_sr=rate, target_sr=params["sample_rate"])
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
     if rms == 0.0:
@@ -101,11 +145,42 @@ def load_audio(clip_id: str, path: Path, limits: dict, params: dict) -> np.ndarr
     return (samples * gain).astype(np.float32)
 
 
+def undecoded_frames(positions: list[int], decoded: int, listed: int) -> list[tuple[int, int]]:
+    """Ranges ``(first, last)`` (0-based, inclusive) of the ``listed`` frames that were not decoded.
+
+    ``positions`` are the decoded frames' indices from their timestamps; where those do not
+    rise strictly (a stream without timestamps) the frames are taken as decoded in order from
+    the first, and only a shortfall at the end can be located.
+    """
+    if decoded and (len(positions) != decoded or any(b <= a for a, b in zip(positions, positions[1:]))
+                    or positions[0] < 0):
+        positions = list(range(decoded))
+    if not positions:
+        return [(0, listed - 1)] if listed > 0 else []
+    ranges = [(0, positions[0] - 1)] if positions[0] > 0 else []
+    ranges += [(a + 1, b - 1) for a, b in zip(positions, positions[1:]) if b > a + 1]
+    if positions[-1] + 1 < listed:
+        ranges.append((positions[-1] + 1, listed - 1))
+    return ranges
+
+
+def _frames_problem(ranges: list[tuple[int, int]], decoded: int, listed: int) -> str:
+    if not ranges:
+        return f"only {decoded} of the {listed} video frames its container lists could be decoded"
+    n = sum(b - a + 1 for a, b in ranges)
+    spans = ", ".join(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}" for a, b in ranges)
+    return f"video frame{'s' if n > 1 else ''} {spans} of {listed} could not be decoded"
+
+
 def load_video(clip_id: str, path: Path, limits: dict, params: dict) -> np.ndarray:
     """Grey, resized frames at ``params['fps']`` of the kept window: uint8 ``(n_frames, h, w)``.
 
-    Decodes once, front to back (seeking is slower than reading through), keeping the frame
-    nearest each sampling instant.
+    Decodes every frame of the file once, front to back (seeking is slower than reading
+    through), converting only the frame nearest each sampling instant. A frame that cannot be
+    decoded, inside the kept window or not, makes the clip bad (:class:`BadClipError` naming
+    the frames), except for up to :data:`VIDEO_END_SLACK_FRAMES` missing at the very end.
+    Corruption that FFmpeg conceals (it returns a damaged frame and only prints an error) is
+    not seen here.
     """
     import cv2
 
@@ -116,31 +191,50 @@ def load_video(clip_id: str, path: Path, limits: dict, params: dict) -> np.ndarr
         source_fps = capture.get(cv2.CAP_PROP_FPS)
         if not source_fps or source_fps <= 0:
             raise BadClipError(clip_id, "video", path, "video has no frame rate")
+        listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if listed <= 0:
+            raise BadClipError(clip_id, "video", path, "unreadable video: its container lists no frames")
         # The container's frame count sets the window; decoding below confirms the length.
-        start, length = _window(clip_id, "video", path, capture.get(cv2.CAP_PROP_FRAME_COUNT) / source_fps, limits)
+        start, length = _window(clip_id, "video", path, listed / source_fps, limits)
         n_out = max(1, int(round(length * params["fps"])))
         wanted: dict[int, list[int]] = {}
         for j in range(n_out):
             wanted.setdefault(int(round((start + j / params["fps"]) * source_fps)), []).append(j)
         frames = np.zeros((n_out, params["height"], params["width"]), dtype=np.uint8)
         filled = np.zeros(n_out, dtype=bool)
-        index, last = 0, None
-        while index <= max(wanted):
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index in wanted:
+        decoded, failed, positions, last = 0, 0, [], None
+        # OpenCV's FFmpeg backend fails one grab() per frame it cannot decode and goes on with
+        # the next frame on the following call; at the stream's end it fails for good. So read
+        # on past failures until they outnumber the frames the container still lists.
+        while decoded + failed <= listed:
+            if not capture.grab():
+                failed += 1
+                continue
+            positions.append(int(round(capture.get(cv2.CAP_PROP_POS_MSEC) * source_fps / 1000.0)))
+            if decoded in wanted:
+                ok, frame = capture.retrieve()
+                if not ok:
+                    raise BadClipError(clip_id, "video", path,
+                                       f"video frame {decoded + 1} of {listed} could not be decoded")
                 grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
                 small = cv2.resize(grey, (params["width"], params["height"]), interpolation=cv2.INTER_AREA)
-                for j in wanted[index]:
+                for j in wanted[decoded]:
                     frames[j], filled[j] = small, True
                 last = small
-            index += 1
+            decoded += 1
     finally:
         capture.release()
-    if last is None:
+    if decoded == 0:
         raise BadClipError(clip_id, "video", path, "unreadable video: no frame could be decoded")
-    if not filled.all():  # the container promised a little more than it held: hold the last frame
+    if decoded < listed:
+        ranges = undecoded_frames(positions, decoded, listed)
+        inside = [r for r in ranges if r[1] < listed - 1]
+        if inside or listed - decoded > VIDEO_END_SLACK_FRAMES:
+            raise BadClipError(clip_id, "video", path, _frames_problem(ranges, decoded, listed))
+    if not filled.all():  # the container promised a frame or two more than it held: hold the last
+        if last is None:
+            raise BadClipError(clip_id, "video", path, _frames_problem(undecoded_frames(positions, decoded, listed),
+                                                                       decoded, listed))
         frames[~filled] = last
     return frames
 

@@ -10,7 +10,8 @@ import pandas as pd
 
 # Columns that identify a row in each result table; every other numeric column is compared.
 KEYS = {"summary.csv": ["method", "task"], "significance.csv": ["task", "comparison", "method"],
-        "transfer.csv": ["source", "target", "method"]}
+        "transfer.csv": ["source", "target", "method"],
+        "robustness.csv": ["method", "task", "perturbation", "modality", "level"]}
 
 
 def compare_tables(fresh_path: str | Path, reference_path: str | Path, tolerance: float) -> list[str]:

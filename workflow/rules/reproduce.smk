@@ -3,7 +3,7 @@
 
 REFERENCE_DIR = f"{config['reproduce']['reference_dir']}/{DATASET.name}"
 # transfer.csv only where the dataset has a pair of modalities to map.
-REFERENCE_TABLES = [f"{RESULTS}/summary.csv", f"{RESULTS}/significance.csv"]
+REFERENCE_TABLES = [f"{RESULTS}/summary.csv", f"{RESULTS}/significance.csv", f"{RESULTS}/robustness.csv"]
 REFERENCE_TABLES += [t for t in transfer_outputs() if Path(t).name == "transfer.csv"]
 
 

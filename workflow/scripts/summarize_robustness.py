@@ -4,6 +4,7 @@ import pandas as pd
 
 from musicfusion import plots
 from musicfusion.io import read_table, write_csv
+from musicfusion.metrics import DECIMALS
 from musicfusion.robustness import FOLD_COLUMNS, NATURAL_ABSENCE, relative_robustness, summarize_robustness
 from musicfusion.workflow import log_to
 
@@ -14,8 +15,8 @@ with log_to(snakemake.log[0]):
     per_fold[numeric] = per_fold[numeric].apply(pd.to_numeric)
     summary = summarize_robustness(per_fold, params.confidence)
     relative = relative_robustness(summary, params.metric, params.noise)
-    write_csv(snakemake.output.csv, summary)
-    write_csv(snakemake.output.relative, relative)
+    write_csv(snakemake.output.csv, summary.round(DECIMALS))
+    write_csv(snakemake.output.relative, relative.round(DECIMALS))
     curves = summary[summary["perturbation"] != NATURAL_ABSENCE]
     plots.save_png(plots.robustness_curves(curves[curves["perturbation"] == "absent"], params.metric,
                                            "fraction of test clips without the modality"), snakemake.output.absent)
