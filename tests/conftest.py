@@ -46,6 +46,9 @@ def copy_project(work: Path) -> Path:
     for name in PROJECT_FILES:
         src, dst = PROJECT_ROOT / name, work / name
         dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
+        if src.is_symlink():  # profiles -> workflow/profiles, kept a link as in the repository
+            dst.symlink_to(os.readlink(src))
+        else:
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     return work

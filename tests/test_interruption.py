@@ -48,7 +48,6 @@ def snakemake(workdir: Path, *args: str, expect_success: bool = True) -> subproc
 
 def new_project(tiny_dataset: Path, tmp_path_factory, name: str) -> Path:
     work = copy_project(tmp_path_factory.mktemp(name))
-    (work / "profiles").symlink_to("workflow/profiles")  # the default profile, found as in the repository
     shutil.copytree(tiny_dataset, work / "data/raw/tiny")
     return work
 

@@ -132,3 +132,12 @@ def test_method_sweep_reports_the_curves_of_modalities_the_method_does_not_read(
     audio = table[table["perturbation"] == "white_noise"].set_index("level")
     assert audio.loc[np.inf, "recall_macro"] == text["recall_macro"].iloc[0]
     assert list(table.columns) == FOLD_COLUMNS
+
+
+def test_a_sweep_gives_the_same_numbers_bit_for_bit_when_run_again():
+    X, clips = fold(6)
+    model = fitted("stacking", X, clips, cv_folds=3, modality_dropout=0.3)
+    noisy = {("pixel_noise", "video", 16.0): X["video"] * 2}
+    first = sweep(model, X, clips, MODS, noisy)
+    again = sweep(fitted("stacking", X, clips, cv_folds=3, modality_dropout=0.3), X, clips, MODS, noisy)
+    pd.testing.assert_frame_equal(first, again, check_exact=True)

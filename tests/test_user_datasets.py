@@ -148,7 +148,7 @@ def test_a_user_dataset_has_its_own_reference_and_mlflow_runs(calls):
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{calls / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("musicfusion")
-    runs = client.search_runs([experiment.experiment_id], filter_string="tags.method = 'audio_only'")
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.method = 'audio_only' and tags.kind = 'fusion'")
     # One run for its one task, carrying the dataset's name (beside any other dataset's runs).
     assert [d.dataset.name for r in runs for d in r.inputs.dataset_inputs].count("calls") == 1
 
