@@ -209,16 +209,22 @@ def load_features(feature_dir: str | Path, modalities, fold: int | None = None,
     """
     table = read_table(fold_dir(feature_dir, fold) / "clips.csv")
     clips = clips_with(table, modalities) if complete else table.reset_index(drop=True)
-    wanted = clips["clip_id"].to_numpy()
     X = {}
     for modality in modalities:
         path = feature_file(feature_dir, modality, fold, feature_set)
         data = load_npz(path)
-        rows = pd.Index(data["clip_ids"]).get_indexer(wanted)
-        have = has_modality(clips, modality)
-        if (rows[have] < 0).any():
-            raise ValueError(f"{path}: rows are not aligned with clips.csv (clip {wanted[have & (rows < 0)][0]} missing)")
-        matrix = np.full((len(wanted), data["X"].shape[1]), np.nan, dtype=data["X"].dtype)
-        matrix[have] = data["X"][rows[have]]
-        X[modality] = matrix
+        X[modality] = rows_of(clips, modality, data["clip_ids"], data["X"], where=path)
     return X, clips
+
+
+def rows_of(clips: pd.DataFrame, modality: str, clip_ids: np.ndarray, X: np.ndarray, where) -> np.ndarray:
+    """The rows of ``X`` (one per id of ``clip_ids``) in the order of ``clips``, a row of NaN for a
+    clip without ``modality``; ``where`` names ``X`` in the error for a clip it lacks."""
+    wanted = clips["clip_id"].to_numpy()
+    rows = pd.Index(clip_ids).get_indexer(wanted)
+    have = has_modality(clips, modality)
+    if (rows[have] < 0).any():
+        raise ValueError(f"{where}: rows are not aligned with clips.csv (clip {wanted[have & (rows < 0)][0]} missing)")
+    matrix = np.full((len(wanted), X.shape[1]), np.nan, dtype=X.dtype)
+    matrix[have] = X[rows[have]]
+    return matrix

@@ -30,10 +30,15 @@ from musicfusion.preprocess import split_ragged
 GREY_MAX = 255
 
 
+def keyed_rng(seed: int, *parts) -> np.random.Generator:
+    """A random stream of its own for ``parts`` (names, levels, ids), whatever else is drawn."""
+    key = hashlib.sha256("\0".join(str(part) for part in parts).encode()).digest()
+    return np.random.default_rng([int(seed), *np.frombuffer(key[:16], dtype=np.uint32).tolist()])
+
+
 def clip_rng(seed: int, perturbation: str, level: float, clip_id: str) -> np.random.Generator:
     """The random stream of one clip at one level of one perturbation."""
-    key = hashlib.sha256(f"{perturbation}\0{level!r}\0{clip_id}".encode()).digest()
-    return np.random.default_rng([int(seed), *np.frombuffer(key[:16], dtype=np.uint32).tolist()])
+    return keyed_rng(seed, perturbation, float(level), clip_id)
 
 
 def white_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:

@@ -25,15 +25,13 @@ and the score's share kept on average over the sweep otherwise.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 
 from musicfusion import SHARD_MODALITIES
-from musicfusion.featurestore import extract_control_shard, extract_shard, gather, has_modality
+from musicfusion.featurestore import extract_control_shard, extract_shard, gather, has_modality, rows_of
 from musicfusion.metrics import METRICS, NO_PREDICTION, classification_metrics
-from musicfusion.perturb import CLEAN_LEVEL, condition_key, perturb_shard, perturbations_of
+from musicfusion.perturb import CLEAN_LEVEL, condition_key, keyed_rng, perturb_shard, perturbations_of
 from musicfusion.stats import corrected_resampled_t
 from musicfusion.train import labelled, prediction_rows, task_probas
 
@@ -84,24 +82,11 @@ def gather_perturbed(parts: list[dict]) -> dict:
     return out
 
 
-def aligned(perturbed: dict, key: str, clips: pd.DataFrame, modality: str) -> np.ndarray:
-    """One perturbed matrix with rows in the order of ``clips``; NaN for clips without the modality."""
-    rows = pd.Index(perturbed["clip_ids"]).get_indexer(clips["clip_id"].to_numpy())
-    have = has_modality(clips, modality)
-    if (rows[have] < 0).any():
-        raise ValueError(f"perturbed {modality} features lack clip {clips['clip_id'].to_numpy()[have & (rows < 0)][0]}")
-    data = perturbed[key]
-    out = np.full((len(clips), data.shape[1]), np.nan, dtype=np.float64)
-    out[have] = data[rows[have]]
-    return out
-
-
 # --- sweeps -------------------------------------------------------------------------------------
 
 def absence_order(seed: int, fold: int, modality: str, n: int) -> np.ndarray:
     """The seeded order in which one fold's ``n`` test clips lose ``modality``."""
-    key = hashlib.sha256(f"{ABSENT}\0{fold}\0{modality}".encode()).digest()
-    return np.random.default_rng([int(seed), *np.frombuffer(key[:16], dtype=np.uint32).tolist()]).permutation(n)
+    return keyed_rng(seed, ABSENT, fold, modality).permutation(n)
 
 
 def _scores(frame: pd.DataFrame) -> dict:
@@ -230,14 +215,13 @@ def noisy_features(perturbed: dict[str, dict], clips: pd.DataFrame, method_modal
     for modality in method_modalities:
         for perturbation, levels in perturbations_of(modality, noise).items():
             for index, level in enumerate(levels):
-                if feature_set == "control" or modality != "text":
-                    key = condition_key(feature_set, perturbation, index)
-                    out[(perturbation, modality, level)] = aligned(perturbed[modality], key, clips, modality)
-                    continue
-                documents = perturbed[modality][condition_key("text", perturbation, index)]
-                matrix, _ = text.transform(text_vectorizer, [str(d) for d in documents])
-                out[(perturbation, modality, level)] = aligned(
-                    {"clip_ids": perturbed[modality]["clip_ids"], "X": matrix}, "X", clips, modality)
+                documents = feature_set == "content" and modality == "text"  # degraded texts, not features
+                key = condition_key("text" if documents else feature_set, perturbation, index)
+                matrix = perturbed[modality][key]
+                if documents:
+                    matrix = text.transform(text_vectorizer, [str(d) for d in matrix])[0]
+                out[(perturbation, modality, level)] = rows_of(clips, modality, perturbed[modality]["clip_ids"],
+                                                               matrix, where=f"perturbed {key}")
     return out
 
 
