@@ -4,14 +4,17 @@
 # soundfont from apt, a virtual environment in .venv, and this package with its pinned
 # dependencies. Safe to run again; never asks a question.
 #   --tests   also installs what the tests use beyond the workflow: headless Chromium, which
-#             checks that the HTML report renders.
+#             checks that the HTML report renders; a single-node SLURM cluster (slurmctld,
+#             slurmd, munge) and the SLURM executor plugin; PostgreSQL and its Python driver for
+#             an MLflow tracking server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(fluidsynth fluid-soundfont-gm git)
+EXTRAS="test"
 for arg in "$@"; do
     case "$arg" in
-        --tests) APT_PACKAGES+=(chromium) ;;
+        --tests) APT_PACKAGES+=(chromium slurmctld slurmd slurm-client munge postgresql); EXTRAS="test,slurm,server" ;;
         *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
     esac
 done
@@ -25,5 +28,5 @@ $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e ".[$EXTRAS]"
 echo "musicfusion installed in .venv ($(.venv/bin/python --version))"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from musicfusion.config import ConfigError, collect_settings, resolve_dataset, validate_params
+from musicfusion.config import (ConfigError, collect_settings, dataset_clip_count, resolve_dataset, shard_count,
+                                 validate_params)
 from musicfusion.manifest import ManifestError, read_manifest
 
 
@@ -83,3 +84,28 @@ def test_collect_settings_hold_one_preset_and_nothing_that_cannot_change_its_dat
     assert settings["styles"] == params["collect"]["styles"]
     with pytest.raises(ConfigError, match="not a preset"):
         collect_settings(params, "my_songs")
+
+
+@pytest.mark.parametrize("n_clips, per_shard, shards", [(360, 400, 1), (400, 400, 1), (401, 400, 2), (1600, 400, 4),
+                                                        (0, 10, 1), (7, 1, 7)])
+def test_shards_hold_at_most_clips_per_shard(n_clips, per_shard, shards):
+    assert shard_count(n_clips, per_shard) == shards
+
+
+def test_zero_clips_per_shard_is_refused():
+    with pytest.raises(ConfigError, match="clips_per_shard"):
+        shard_count(10, 0)
+
+
+def test_a_preset_has_its_classes_times_clips_per_class_and_a_user_dataset_its_manifest_rows(params_copy, tmp_path):
+    default = params_copy["collect"]["presets"]["default"]
+    assert dataset_clip_count(params_copy, resolve_dataset(params_copy, "default")) == \
+        default["clips_per_class"] * len(params_copy["collect"]["styles"])
+    manifest = tmp_path / "manifest.csv"
+    pd.DataFrame({"clip_id": ["a", "b", "c"], "text_path": ["a.txt", "b.txt", "c.txt"],
+                  "genre": ["x", "y", "x"]}).to_csv(manifest, index=False)
+    params_copy["datasets"] = {"mine": {"manifest": str(manifest), "modalities": ["text"], "tasks": ["genre"]}}
+    assert dataset_clip_count(params_copy, resolve_dataset(params_copy, "mine")) == 3
+    params_copy["datasets"]["mine"]["manifest"] = str(tmp_path / "missing.csv")
+    with pytest.raises(ManifestError, match="missing.csv"):
+        dataset_clip_count(params_copy, resolve_dataset(params_copy, "mine"))

@@ -109,3 +109,35 @@ def test_missing_files_keys_and_pickled_arrays_keep_their_own_errors(tmp_path):
     error = pickle.loads(pickle.dumps(CorruptFileError("a.npz", "truncated (3 bytes)")))
     assert (error.path, error.problem, str(error)) == ("a.npz", "truncated (3 bytes)",
                                                         str(CorruptFileError("a.npz", "truncated (3 bytes)")))
+
+
+def test_a_list_of_pieces_is_stored_as_their_concatenation(tmp_path):
+    rng = np.random.default_rng(0)
+    pieces = [rng.random((n, 4, 3)).astype(np.float32) for n in (5, 0, 2)]
+    save_npz(tmp_path / "pieces.npz", frames=pieces, lengths=np.array([5, 0, 2]))
+    loaded = load_npz(tmp_path / "pieces.npz")
+    assert loaded["frames"].dtype == np.float32
+    np.testing.assert_array_equal(loaded["frames"], np.concatenate(pieces))
+    np.testing.assert_array_equal(loaded["lengths"], [5, 0, 2])
+
+
+def test_pieces_of_different_shapes_or_types_are_refused_and_leave_no_file(tmp_path):
+    with pytest.raises(ValueError, match="pieces differ"):
+        save_npz(tmp_path / "bad.npz", x=[np.zeros((2, 3)), np.zeros((2, 4))])
+    with pytest.raises(ValueError, match="pieces differ"):
+        save_npz(tmp_path / "bad.npz", x=[np.zeros(2, np.float32), np.zeros(2, np.float64)])
+    assert not (tmp_path / "bad.npz").exists()
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_stored_or_deflated_npz_round_trips(tmp_path, compress):
+    import zipfile
+
+    audio = np.sin(np.arange(10_000, dtype=np.float32))
+    save_npz(tmp_path / "a.npz", compress=compress, audio=audio, clip_ids=np.array(["a", "b"]))
+    with zipfile.ZipFile(tmp_path / "a.npz") as archive:
+        methods = {info.compress_type for info in archive.infolist()}
+    assert methods == {zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED}
+    loaded = load_npz(tmp_path / "a.npz")
+    np.testing.assert_array_equal(loaded["audio"], audio)
+    assert loaded["clip_ids"].tolist() == ["a", "b"]

@@ -4,6 +4,7 @@ ragged (real-length) form of the outputs."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from musicfusion import MODALITIES
+from musicfusion.io import load_npz, save_npz
 from musicfusion.manifest import read_manifest
 from musicfusion.preprocess import (
     ABSENT_COLUMNS,
@@ -48,7 +50,16 @@ def limits_of(pre: dict) -> dict:
 def run(root: Path, params: dict, policy: str = "fail", modalities=MODALITIES, tasks=TASKS, **overrides):
     pre = pre_params(params, policy, **overrides)
     manifest = read_manifest(root / "manifest.csv", modalities, tasks)
-    return preprocess_shard(manifest, root, 0, 1, list(modalities), pre)
+    outputs, bad, absent = preprocess_shard(manifest, root, 0, 1, list(modalities), pre)
+    return stored(outputs), bad, absent
+
+
+def stored(outputs: dict) -> dict:
+    """Each modality's interim content as the workflow stores and reads it (save_npz, load_npz)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for modality, content in outputs.items():
+            save_npz(Path(folder) / f"{modality}.npz", **content)
+        return {modality: load_npz(Path(folder) / f"{modality}.npz") for modality in outputs}
 
 
 def tone(seconds: float, freq: float, sr: int = SOURCE_RATE, amplitude: float = 0.3) -> np.ndarray:

@@ -12,20 +12,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import copy_project
+from conftest import copy_run, snakemake_tiny
 
 pytestmark = pytest.mark.workflow
 BIN = Path(sys.executable).parent
 
 
 def snakemake(workdir: Path, *args: str, cores: int = 2, expect_success: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # the project's own store
-    # Targets and flags before --config, which takes every word after it as a key=value pair.
-    proc = subprocess.run([str(BIN / "snakemake"), "--cores", str(cores), *args, "--config", "dataset=tiny"],
-                          cwd=workdir, capture_output=True, text=True, env=env, check=False)
-    if expect_success:
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+    return snakemake_tiny(workdir, *args, cores=cores, expect_success=expect_success)
 
 
 def planned_jobs(workdir: Path) -> set[str]:
@@ -36,13 +30,10 @@ def planned_jobs(workdir: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def project(tiny_dataset, tmp_path_factory) -> Path:
-    """A git + DVC project with the workflow, the tiny dataset already rendered, and one full run."""
-    work = copy_project(tmp_path_factory.mktemp("project"))
-    # The session already rendered tiny; Snakemake accepts existing outputs of collect.
-    shutil.copytree(tiny_dataset, work / "data/raw/tiny")
-    snakemake(work)
-    return work
+def project(tiny_run, tmp_path_factory) -> Path:
+    """A git + DVC project with the workflow, the tiny dataset already rendered, and one full run
+    (a private copy: these tests change it)."""
+    return copy_run(tiny_run, tmp_path_factory.mktemp("project") / "work")
 
 
 def test_every_method_and_task_has_a_result_and_an_mlflow_run(project, params):

@@ -83,6 +83,23 @@ def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
     raise ConfigError(f"dataset {name!r} is neither a preset nor a user dataset; known: {known}")
 
 
+def dataset_clip_count(params: dict, spec: DatasetSpec) -> int:
+    """How many clips a dataset has: a preset's classes times its clips per class (what collect
+    builds), or the rows of a user dataset's manifest."""
+    if spec.is_preset:
+        return int(spec.preset["clips_per_class"]) * len(params["collect"]["styles"])
+    from musicfusion.manifest import read_manifest  # checked here, before any job starts
+
+    return len(read_manifest(spec.manifest, spec.modalities, spec.tasks))
+
+
+def shard_count(n_clips: int, clips_per_shard: int) -> int:
+    """Shards needed for ``n_clips`` at most ``clips_per_shard`` each (at least one)."""
+    if clips_per_shard < 1:
+        raise ConfigError(f"preprocess.clips_per_shard must be at least 1, not {clips_per_shard}")
+    return max(1, -(-n_clips // clips_per_shard))
+
+
 # Settings of the collect section that cannot change a preset's data.
 NOT_SHAPING_COLLECT = ("presets", "max_workers")
 

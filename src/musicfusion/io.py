@@ -103,10 +103,36 @@ def load_pickle(path: str | Path):
         return pickle.load(fh)
 
 
-def save_npz(path: str | Path, **arrays) -> None:
-    """Compressed npz written atomically (np.savez appends .npz to names without it)."""
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez_compressed(tmp, **arrays)
+def save_npz(path: str | Path, *, compress: bool = True, **arrays) -> None:
+    """An npz (the format of np.savez) written atomically, deflated unless ``compress`` is False
+    (what does not compress, such as audio samples, loads faster stored).
+
+    A value may be a list of arrays that agree in all but their first axis: it is stored as
+    their concatenation, written one piece at a time, so it is never held twice in memory.
+    """
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with atomic_path(path, suffix=".npz") as tmp, zipfile.ZipFile(tmp, "w", compression=method) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                if isinstance(value, list):
+                    _write_pieces(member, value)
+                else:
+                    np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+
+def _write_pieces(out, pieces: list[np.ndarray]) -> None:
+    """Write the .npy of ``np.concatenate(pieces)`` without building it."""
+    if not pieces:
+        raise ValueError("a list of arrays to store needs at least one array (its dtype and shape)")
+    dtype, rest = pieces[0].dtype, pieces[0].shape[1:]
+    for piece in pieces:
+        if piece.dtype != dtype or piece.shape[1:] != rest:
+            raise ValueError(f"pieces differ: {piece.dtype}{piece.shape[1:]} after {dtype}{rest}")
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+              "shape": (sum(len(p) for p in pieces), *rest)}
+    np.lib.format.write_array_header_1_0(out, header)
+    for piece in pieces:
+        out.write(np.ascontiguousarray(piece).tobytes())
 
 
 # What numpy and zipfile raise on a damaged archive (a bad CRC, a cut deflate stream, ...).

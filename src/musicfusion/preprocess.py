@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from musicfusion.manifest import path_column
+from musicfusion.runtime import progress
 
 log = logging.getLogger(__name__)
 
@@ -273,10 +274,11 @@ ABSENT_COLUMNS = ["clip_id", "modality"]
 
 
 def _ragged(clips: list[np.ndarray], dtype, frame_shape: tuple = ()) -> dict:
-    """Clips of different lengths as one flat array and each clip's length (no padding)."""
+    """Clips of different lengths as the pieces of one flat array (``save_npz`` writes them one
+    after another, never joined in memory) and each clip's length (no padding)."""
     lengths = np.array([len(c) for c in clips], dtype=np.int64)
-    flat = np.concatenate(clips) if clips else np.zeros((0, *frame_shape), dtype=dtype)
-    return {"data": flat.astype(dtype, copy=False), "lengths": lengths}
+    pieces = [c.astype(dtype, copy=False) for c in clips] or [np.zeros((0, *frame_shape), dtype=dtype)]
+    return {"data": pieces, "lengths": lengths}
 
 
 def split_ragged(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
@@ -289,8 +291,8 @@ def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_sha
     """Validate and preprocess one shard of the manifest (media paths relative to ``root``).
 
     ``modalities`` are the dataset's. Returns, per modality, the content of its interim npz
-    (``clip_ids`` of the clips that have it, and the data: ``audio``/``frames`` flat with
-    ``lengths``, or ``text``), the bad-clip table, and the table of absent modalities (an empty
+    (``clip_ids`` of the clips that have it, and the data: ``audio``/``frames`` as a list of
+    per-clip arrays stored flat, with ``lengths``, or ``text``), the bad-clip table, and the table of absent modalities (an empty
     path). Under the ``fail`` policy the first bad file raises :class:`BadClipError`.
     """
     policy = params["on_bad_input"]
@@ -303,7 +305,8 @@ def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_sha
                "text": lambda cid, path: load_text(cid, path, params["text"])}
     kept: dict[str, dict[str, list]] = {m: {"ids": [], "data": []} for m in modalities}
     bad, absent = [], []
-    for row in shard_rows(manifest, shard, n_shards).itertuples(index=False):
+    rows = shard_rows(manifest, shard, n_shards)
+    for row in progress(rows.itertuples(index=False), len(rows), f"preprocess shard {shard}", log):
         clip_id = row.clip_id
         given = {m: str(getattr(row, path_column(m))).strip() for m in modalities}
         missing = [m for m in modalities if not given[m]]

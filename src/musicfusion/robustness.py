@@ -25,6 +25,9 @@ and the score's share kept on average over the sweep otherwise.
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import pandas as pd
 
@@ -34,6 +37,8 @@ from musicfusion.metrics import METRICS, NO_PREDICTION, classification_metrics
 from musicfusion.perturb import CLEAN_LEVEL, condition_key, keyed_rng, perturb_shard, perturbations_of
 from musicfusion.stats import corrected_resampled_t
 from musicfusion.train import labelled, prediction_rows, task_probas
+
+log = logging.getLogger(__name__)
 
 ABSENT = "absent"
 NATURAL_ABSENCE = "natural_absence"
@@ -59,6 +64,7 @@ def perturbed_shard_features(modality: str, shard: dict, noise: dict, seed: int,
     out = {"clip_ids": shard["clip_ids"]}
     for perturbation, levels in perturbations_of(modality, noise).items():
         for index, level in enumerate(levels):
+            started = time.monotonic()
             degraded = perturb_shard(modality, shard, perturbation, level, seed)
             if modality in SHARD_MODALITIES:
                 content = extract_shard(modality, degraded, settings["content"], settings["sample_rate"])
@@ -68,6 +74,9 @@ def perturbed_shard_features(modality: str, shard: dict, noise: dict, seed: int,
             control = extract_control_shard(modality, degraded, settings["control"], settings["sample_rate"],
                                             settings["fps"])
             out[condition_key("control", perturbation, index)] = control["X"]
+            seconds = time.monotonic() - started
+            log.info("%s %s level %d/%d (%g): %d clips in %.1f s (%.1f clips/s)", modality, perturbation, index + 1,
+                     len(levels), level, len(out["clip_ids"]), seconds, len(out["clip_ids"]) / max(seconds, 1e-9))
     return out
 
 

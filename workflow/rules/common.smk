@@ -1,5 +1,4 @@
 # Config validation, wildcard constraints and input/params functions; the stage files hold only rules.
-import os
 import sys
 from pathlib import Path
 
@@ -7,19 +6,23 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from musicfusion import MODALITIES, SHARD_MODALITIES
-from musicfusion.config import collect_settings, resolve_dataset
+from musicfusion.config import collect_settings, dataset_clip_count, resolve_dataset, shard_count
+from musicfusion.runtime import pin_job_environment
 
 validate(config, schema="../schemas/params.schema.yaml")
 
-# One BLAS/OpenMP thread per job: two jobs with two threads each oversubscribe a 2-core box.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# One thread per job in every library's pool (whatever the user's environment says: the cores are
+# Snakemake's to share), and numba's compiled functions cached in the project (jobs inherit both).
+pin_job_environment(workflow.basedir)
 
 # The interpreter running Snakemake (the project venv) also runs the tools the rules call.
 PYTHON = sys.executable
 DATASET = resolve_dataset(config)
 TASKS = list(DATASET.tasks)
-SHARDS = [f"{i:03d}" for i in range(config["preprocess"]["n_shards"])]
+# Shards of at most preprocess.clips_per_shard clips: a job's memory is bounded whatever the size
+# of the dataset.
+N_SHARDS = shard_count(dataset_clip_count(config, DATASET), config["preprocess"]["clips_per_shard"])
+SHARDS = [f"{i:03d}" for i in range(N_SHARDS)]
 # Methods and transfer pairs that need a modality the dataset lacks are left out, said once.
 METHODS = [m for m, p in config["methods"].items() if DATASET.has(p["modalities"])]
 for _method in config["methods"]:
@@ -152,11 +155,16 @@ def method_learners(wildcards):
     return {name: config["learners"][name] for name in sorted(set(names)) if name in config["learners"]}
 
 
+def data_shaping_params():
+    """The settings that shape the features: how clips are split into shards does not."""
+    preprocess = {k: v for k, v in config["preprocess"].items() if k != "clips_per_shard"}
+    return {**{k: config[k] for k in ("dataset", "seed", "collect", "features")}, "preprocess": preprocess}
+
+
 def fusion_shaping_params():
     """Everything that shapes a fusion method's results besides its own settings, and nothing
     else: changing another method or the transfer settings logs no method again."""
-    return {**{k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features", "evaluate", "tuning")},
-            "tasks": TASKS}
+    return {**data_shaping_params(), **{k: config[k] for k in ("evaluate", "tuning")}, "tasks": TASKS}
 
 
 def robustness_shaping_params():
@@ -172,8 +180,7 @@ def transfer_fit_params():
 
 def transfer_shaping_params():
     """What shapes the transfer results, hashed into the runs' params_sha256 tag."""
-    return {**{k: config[k] for k in ("dataset", "seed", "collect", "preprocess", "features")},
-            "transfer": {k: v for k, v in TRANSFER.items() if k != "bootstrap_samples"}}
+    return {**data_shaping_params(), "transfer": {k: v for k, v in TRANSFER.items() if k != "bootstrap_samples"}}
 
 
 def transfer_outputs():

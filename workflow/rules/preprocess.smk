@@ -15,6 +15,7 @@ rule preprocess:
         "results/benchmarks/preprocess/{dataset}/shard-{shard}.tsv"
     params:
         preprocess=config["preprocess"],
+        n_shards=N_SHARDS,
         dataset=dataset_params,
     conda:
         "../envs/musicfusion.yaml"
