@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicfusion.featurestore import (clip_table, describe_dataset, extract_control_shard, extract_shard, extract_text,
-                                     gather, load_features)
+from musicfusion.features.shards import extract_control_shard, extract_shard, gather
+from musicfusion.featurestore import clip_table, describe_dataset, extract_text, load_features
 from musicfusion.io import read_table, save_npz, write_csv
 
 SEED = 0

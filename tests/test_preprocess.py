@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from musicfusion import MODALITIES
+from musicfusion.features.shards import split_ragged
 from musicfusion.io import load_npz, save_npz
 from musicfusion.manifest import read_manifest
 from musicfusion.preprocess import (
@@ -23,7 +24,6 @@ from musicfusion.preprocess import (
     load_video,
     merge_reports,
     preprocess_shard,
-    split_ragged,
     undecoded_frames,
 )
 

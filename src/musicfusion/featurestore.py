@@ -1,4 +1,5 @@
-"""Feature matrices: per-shard extraction, gathering, the clip table, and loading aligned by clip id.
+"""Feature matrices: the clip table, the text features, and loading aligned by clip id
+(per-shard extraction and gathering: :mod:`musicfusion.features.shards`).
 
 Layout under ``data/processed/<dataset>/features/``: one ``<modality>.npz`` per modality
 (``clip_ids``, ``X``, ``feature_names``) with rows sorted by clip id, and ``clips.csv`` holding
@@ -15,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musicfusion import SHARD_MODALITIES
 from musicfusion.io import load_npz, read_table
 from musicfusion.manifest import SPLITS
-from musicfusion.preprocess import split_ragged
+from musicfusion.features.shards import feature_arrays
 from musicfusion.splits import dataset_split
 
 OPTIONAL_CLIP_COLUMNS = ("group", "title")
@@ -26,68 +26,6 @@ OPTIONAL_CLIP_COLUMNS = ("group", "title")
 UNLABELLED = "(unlabelled)"
 # Feature sets a method can read: the modality's features, or its shortcut controls.
 FEATURE_SETS = ("content", "control")
-
-
-def _feature_arrays(clip_ids: np.ndarray, X: np.ndarray, names) -> dict:
-    return {"clip_ids": clip_ids, "X": np.asarray(X, dtype=np.float32),
-            "feature_names": np.array(list(names), dtype=str)}
-
-
-def extract_shard(modality: str, shard: dict, feature_params: dict, sample_rate: int | None = None) -> dict:
-    """Audio or video features of one preprocessed shard (its npz content), as a feature npz."""
-    if modality not in SHARD_MODALITIES:
-        raise ValueError(f"per-shard extraction is for {list(SHARD_MODALITIES)}, not {modality!r}")
-    ids = shard["clip_ids"]
-    if not len(ids):
-        return _feature_arrays(ids, np.zeros((0, 0), np.float32), [])
-    if modality == "audio":
-        from musicfusion.features import audio
-
-        X, names = audio.extract(shard_clips(shard, modality), sample_rate, feature_params)
-    else:
-        from musicfusion.features import video
-
-        X, names = video.extract(shard_clips(shard, modality), feature_params)
-    return _feature_arrays(ids, X, names)
-
-
-def shard_clips(shard: dict, modality: str) -> list[np.ndarray]:
-    """An interim audio or video shard's clips, one array each (they differ in length)."""
-    return split_ragged(shard["audio" if modality == "audio" else "frames"], shard["lengths"])
-
-
-def extract_control_shard(modality: str, shard: dict, control_params: dict, sample_rate: int,
-                          fps: float) -> dict:
-    """The shortcut controls of one preprocessed shard (its npz content), as a feature npz.
-
-    ``control_params`` is the modality's ``features.controls`` entry; ``sample_rate`` and
-    ``fps`` are the preprocessed audio's and video's.
-    """
-    from musicfusion.features import controls
-
-    ids = shard["clip_ids"]
-    if not len(ids):
-        return _feature_arrays(ids, np.zeros((0, 0), np.float32), [])
-    if modality == "audio":
-        X, names = controls.audio_controls(shard_clips(shard, modality), sample_rate, control_params)
-    elif modality == "video":
-        X, names = controls.video_controls(shard_clips(shard, modality), fps, control_params)
-    elif modality == "text":
-        X, names = controls.text_controls([str(t) for t in shard["text"]], control_params)
-    else:
-        raise ValueError(f"no shortcut controls for modality {modality!r}")
-    return _feature_arrays(ids, X, names)
-
-
-def gather(parts: list[dict], what: str = "features") -> dict:
-    """Stack shard matrices into one, rows sorted by clip id; ``what`` names it in errors."""
-    nonempty = [p for p in parts if len(p["clip_ids"])]
-    if not nonempty:
-        raise ValueError(f"{what}: every shard is empty; no clip survived preprocessing")
-    ids = np.concatenate([p["clip_ids"] for p in nonempty])
-    X = np.concatenate([p["X"] for p in nonempty])
-    order = np.argsort(ids, kind="stable")
-    return {"clip_ids": ids[order], "X": X[order], "feature_names": nonempty[0]["feature_names"]}
 
 
 def extract_text(text_shards: list[dict], split_table: pd.DataFrame, feature_params: dict,
@@ -109,7 +47,7 @@ def extract_text(text_shards: list[dict], split_table: pd.DataFrame, feature_par
         raise ValueError(f"{where}: no training clip survived preprocessing; cannot fit TF-IDF")
     vectorizer = text.fit(train_docs, feature_params)
     X, names = text.transform(vectorizer, [str(d) for d in docs])
-    return _feature_arrays(ids, X, names), vectorizer
+    return feature_arrays(ids, X, names), vectorizer
 
 
 def has_column(modality: str) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from musicfusion.preprocess import split_ragged
+from musicfusion.features.shards import split_ragged
 
 # Grey levels of an 8-bit frame.
 GREY_MAX = 255

@@ -216,3 +216,42 @@ def relative_robustness(table: pd.DataFrame) -> Figure:
         ax.set_title(f"{task}: relative robustness (area / clean score)")
         fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
+
+
+def benchmark_figure(table: pd.DataFrame) -> Figure:
+    """The benchmark (musicfusion.benchmark.COLUMNS rows) in three panels: wall time and the largest
+    job's peak memory against N; workflow job time over the in-process kernels' per stage, with
+    its target; seconds per rule of the largest run of the features."""
+    fig = new_figure(3 * PANEL_WIDTH, PANEL_HEIGHT)
+    scale_ax, ratio_ax, rules_ax = fig.subplots(1, 3)
+    scaling = table[(table["section"] == "scaling") & table["n_clips"].notna()]
+    wall = scaling[scaling["measure"] == "wall time"]
+    memory = scaling[scaling["measure"] == "peak memory of the largest job"]
+    scale_ax.plot(wall["n_clips"], wall["value"], "o-", color="tab:blue", label="wall time (s)")
+    scale_ax.set_xlabel("clips")
+    scale_ax.set_ylabel("wall time (s)", color="tab:blue")
+    memory_ax = scale_ax.twinx()
+    memory_ax.plot(memory["n_clips"], memory["value"], "s--", color="tab:orange")
+    memory_ax.set_ylabel("peak memory of the largest job (MB)", color="tab:orange")
+    memory_ax.set_ylim(bottom=0)
+    scale_ax.set_ylim(bottom=0)
+    scale_ax.set_title("scaling (2 cores)")
+    ratios = table[(table["section"] == "throughput") & (table["unit"] == "ratio")]
+    labels = [m.replace(", workflow / kernel time", "").replace(", workflow / kernels", "") for m in ratios["measure"]]
+    ratio_ax.barh(labels, ratios["value"], color=OTHER_COLOUR)
+    targets = ratios[ratios["target"] != ""]
+    for target in targets["target"]:
+        ratio_ax.axvline(float(target.split()[1]), color="tab:red", linestyle=":", label=f"target {target}")
+    ratio_ax.axvline(1.0, color="black", linewidth=0.8)
+    ratio_ax.set_xlabel("workflow job time / in-process kernels")
+    ratio_ax.set_title("overhead of the workflow")
+    if len(targets):
+        ratio_ax.legend(loc="lower right", fontsize="small")
+    rules = table[(table["section"] == "rules") & (table["unit"] == "s")]
+    rules = rules[rules["measure"].str.endswith("(features)")]
+    rules_ax.barh([m.removesuffix(" (features)") for m in rules["measure"]], rules["value"], color="tab:blue")
+    rules_ax.invert_yaxis()
+    rules_ax.set_xlabel("job seconds (summed over jobs)")
+    n = rules["n_clips"].max() if len(rules) else ""
+    rules_ax.set_title(f"where time goes, features of {n:.0f} clips" if len(rules) else "where time goes")
+    return fig

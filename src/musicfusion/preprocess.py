@@ -281,11 +281,6 @@ def _ragged(clips: list[np.ndarray], dtype, frame_shape: tuple = ()) -> dict:
     return {"data": pieces, "lengths": lengths}
 
 
-def split_ragged(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
-    """The clips of a ragged array (:func:`_ragged`), one array each."""
-    return np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
-
-
 def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_shards: int, modalities,
                      params: dict) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
     """Validate and preprocess one shard of the manifest (media paths relative to ``root``).

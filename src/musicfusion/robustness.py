@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from musicfusion import SHARD_MODALITIES
-from musicfusion.featurestore import extract_control_shard, extract_shard, gather, has_modality, rows_of
+from musicfusion.features.shards import extract_control_shard, extract_shard, gather
+from musicfusion.featurestore import has_modality, rows_of
 from musicfusion.metrics import METRICS, NO_PREDICTION, classification_metrics
 from musicfusion.perturb import CLEAN_LEVEL, condition_key, keyed_rng, perturb_shard, perturbations_of
 from musicfusion.stats import corrected_resampled_t
@@ -81,7 +82,7 @@ def perturbed_shard_features(modality: str, shard: dict, noise: dict, seed: int,
 
 
 def gather_perturbed(parts: list[dict]) -> dict:
-    """The shards' perturbed arrays stacked, rows sorted by clip id (as musicfusion.featurestore.gather)."""
+    """The shards' perturbed arrays stacked, rows sorted by clip id (as musicfusion.features.shards.gather)."""
     keys = sorted({k for p in parts for k in p if k != "clip_ids"})
     out = {}
     for key in keys:

@@ -1,6 +1,6 @@
 """Snakemake script for rules extract_shard / extract_control_shard: one shard's features."""
 
-from musicfusion.featurestore import extract_control_shard, extract_shard
+from musicfusion.features.shards import extract_control_shard, extract_shard
 from musicfusion.io import load_npz, save_npz
 from musicfusion.workflow import log_to
 

@@ -1,6 +1,6 @@
 """Snakemake script for rule gather_features: one matrix per modality, rows sorted by clip id."""
 
-from musicfusion.featurestore import gather
+from musicfusion.features.shards import gather
 from musicfusion.io import load_npz, save_npz
 from musicfusion.workflow import log_to
 
