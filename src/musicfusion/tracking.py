@@ -44,6 +44,8 @@ DATASET_CONTEXT = "training"  # the context tag of the dataset input: every spli
 DATASET_DIGEST_CHARS = 16
 MODEL_PACKAGES = ("scikit-learn", "numpy", "jax", "optax", "musicfusion")
 RESULT_KEY_TAG, RESULTS_DIGEST_TAG = "result_key", "results_sha256"
+# What the store says when two jobs create the same dataset at once: SQLite, PostgreSQL (through a server).
+DATASET_CREATED_TWICE = ("UNIQUE constraint failed: datasets", 'unique constraint "dataset_pk"')
 # A SQLite store's jobs wait this long for each other's logging before giving up.
 LOCK_TIMEOUT_SECONDS = 1800
 # A tracking server is first asked once, with a short timeout and no retries, so that one that is
@@ -378,7 +380,7 @@ def _log_dataset(origin: RunOrigin) -> None:
     try:
         mlflow.log_input(origin.dataset_input(), context=DATASET_CONTEXT)
     except MlflowException as err:
-        if "UNIQUE constraint failed: datasets" not in str(err):
+        if not any(message in str(err) for message in DATASET_CREATED_TWICE):
             raise
         mlflow.log_input(origin.dataset_input(), context=DATASET_CONTEXT)
 
