@@ -141,3 +141,19 @@ def test_stored_or_deflated_npz_round_trips(tmp_path, compress):
     loaded = load_npz(tmp_path / "a.npz")
     np.testing.assert_array_equal(loaded["audio"], audio)
     assert loaded["clip_ids"].tolist() == ["a", "b"]
+
+
+def test_a_spool_of_pieces_is_stored_as_their_concatenation(tmp_path):
+    from musicfusion.io import PieceSpool
+
+    rng = np.random.default_rng(1)
+    pieces = [rng.integers(0, 255, (n, 3, 2)).astype(np.uint8) for n in (4, 0, 3)]
+    spool = PieceSpool(tmp_path, np.uint8, (3, 2))
+    for piece in pieces:
+        spool.append(piece)
+    with pytest.raises(ValueError, match="pieces differ"):
+        spool.append(np.zeros((1, 2, 3), np.uint8))
+    assert spool.rows == 7 and list(tmp_path.iterdir()) == []  # an anonymous file: nothing left behind
+    save_npz(tmp_path / "s.npz", frames=spool)
+    spool.close()
+    np.testing.assert_array_equal(load_npz(tmp_path / "s.npz")["frames"], np.concatenate(pieces))

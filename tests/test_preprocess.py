@@ -762,3 +762,18 @@ def test_shards_cover_every_clip_once(small_dataset, params):
     assert sorted(seen) == sorted(manifest["clip_id"]) and len(seen) == N_CLIPS
     with pytest.raises(ValueError, match="out of range"):
         preprocess_shard(manifest, small_dataset, 2, 2, ["text"], pre)
+
+
+def test_spooled_media_are_stored_as_the_in_memory_ones(small_dataset, params, tmp_path):
+    """With spool_dir, decoded audio and frames wait on disk (bounded memory), same npz content."""
+    pre = pre_params(params)
+    manifest = read_manifest(small_dataset / "manifest.csv")
+    in_memory = stored(preprocess_shard(manifest, small_dataset, 0, 1, list(MODALITIES), pre)[0])
+    spooled, _, _ = preprocess_shard(manifest, small_dataset, 0, 1, list(MODALITIES), pre, spool_dir=tmp_path)
+    assert not isinstance(spooled["audio"]["audio"], np.ndarray | list)  # on disk, not in memory
+    from_spool = stored(spooled)
+    for modality, content in in_memory.items():
+        assert content.keys() == from_spool[modality].keys()
+        for key, value in content.items():
+            np.testing.assert_array_equal(from_spool[modality][key], value)
+    assert from_spool["video"]["frames"].dtype == np.uint8 and len(from_spool["audio"]["lengths"]) == N_CLIPS

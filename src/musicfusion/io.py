@@ -103,25 +103,59 @@ def load_pickle(path: str | Path):
         return pickle.load(fh)
 
 
-def save_npz(path: str | Path, *, compress: bool = True, **arrays) -> None:
+def save_npz(path: str | Path, *, compress: bool = True, compresslevel: int | None = None, **arrays) -> None:
     """An npz (the format of np.savez) written atomically, deflated unless ``compress`` is False
     (what does not compress, such as audio samples, loads faster stored).
 
-    A value may be a list of arrays that agree in all but their first axis: it is stored as
-    their concatenation, written one piece at a time, so it is never held twice in memory.
+    A value may be a list of arrays that agree in all but their first axis, or a
+    :class:`PieceSpool` of them: it is stored as their concatenation, written one piece at a time,
+    so it is never held twice in memory. ``compresslevel`` is zlib's (1 is fastest).
     """
     method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with atomic_path(path, suffix=".npz") as tmp, zipfile.ZipFile(tmp, "w", compression=method) as archive:
+    with atomic_path(path, suffix=".npz") as tmp, zipfile.ZipFile(tmp, "w", compression=method, compresslevel=compresslevel) as archive:
         for name, value in arrays.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                if isinstance(value, list):
+                if isinstance(value, (list, PieceSpool)):
                     _write_pieces(member, value)
                 else:
                     np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
-def _write_pieces(out, pieces: list[np.ndarray]) -> None:
+class PieceSpool:
+    """The pieces of one array, written to a temporary file in ``folder`` as they come, so that
+    building it holds one piece in memory; ``save_npz`` stores them as their concatenation."""
+
+    COPY_BYTES = 1 << 24  # copied into the archive in blocks of this size
+
+    def __init__(self, folder: str | Path, dtype, rest_shape: tuple = ()):
+        self.dtype, self.rest_shape, self.rows = np.dtype(dtype), tuple(rest_shape), 0
+        self._file = tempfile.TemporaryFile(dir=folder)  # gone when closed, or if the job dies
+
+    def append(self, piece: np.ndarray) -> None:
+        piece = np.ascontiguousarray(piece, dtype=self.dtype)
+        if piece.shape[1:] != self.rest_shape:
+            raise ValueError(f"pieces differ: {piece.shape[1:]} after {self.rest_shape}")
+        self._file.write(piece.data)
+        self.rows += len(piece)
+
+    def write_to(self, out) -> None:
+        """Copy the pieces, in order, to ``out``."""
+        self._file.seek(0)
+        while block := self._file.read(self.COPY_BYTES):
+            out.write(block)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _write_pieces(out, pieces: list[np.ndarray] | PieceSpool) -> None:
     """Write the .npy of ``np.concatenate(pieces)`` without building it."""
+    if isinstance(pieces, PieceSpool):
+        header = {"descr": np.lib.format.dtype_to_descr(pieces.dtype), "fortran_order": False,
+                  "shape": (pieces.rows, *pieces.rest_shape)}
+        np.lib.format.write_array_header_1_0(out, header)
+        pieces.write_to(out)
+        return
     if not pieces:
         raise ValueError("a list of arrays to store needs at least one array (its dtype and shape)")
     dtype, rest = pieces[0].dtype, pieces[0].shape[1:]

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from musicfusion.io import PieceSpool
 from musicfusion.manifest import path_column
 from musicfusion.runtime import progress
 
@@ -273,21 +274,23 @@ def shard_rows(manifest: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFram
 ABSENT_COLUMNS = ["clip_id", "modality"]
 
 
-def _ragged(clips: list[np.ndarray], dtype, frame_shape: tuple = ()) -> dict:
+def _ragged(clips: list[np.ndarray] | PieceSpool, lengths: list[int], dtype, frame_shape: tuple = ()) -> dict:
     """Clips of different lengths as the pieces of one flat array (``save_npz`` writes them one
     after another, never joined in memory) and each clip's length (no padding)."""
-    lengths = np.array([len(c) for c in clips], dtype=np.int64)
-    pieces = [c.astype(dtype, copy=False) for c in clips] or [np.zeros((0, *frame_shape), dtype=dtype)]
-    return {"data": pieces, "lengths": lengths}
+    if isinstance(clips, list) and not clips:
+        clips = [np.zeros((0, *frame_shape), dtype=dtype)]
+    return {"data": clips, "lengths": np.array(lengths, dtype=np.int64)}
 
 
 def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_shards: int, modalities,
-                     params: dict) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
+                     params: dict, spool_dir: str | Path | None = None) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
     """Validate and preprocess one shard of the manifest (media paths relative to ``root``).
 
     ``modalities`` are the dataset's. Returns, per modality, the content of its interim npz
     (``clip_ids`` of the clips that have it, and the data: ``audio``/``frames`` as a list of
-    per-clip arrays stored flat, with ``lengths``, or ``text``), the bad-clip table, and the table of absent modalities (an empty
+    per-clip arrays stored flat, with ``lengths``, or ``text``; with ``spool_dir``, audio and
+    frames go to :class:`~musicfusion.io.PieceSpool` files there as each clip is read, so the
+    job's memory does not grow with the shard: close them after saving), the bad-clip table, and the table of absent modalities (an empty
     path). Under the ``fail`` policy the first bad file raises :class:`BadClipError`.
     """
     policy = params["on_bad_input"]
@@ -298,7 +301,11 @@ def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_sha
     loaders = {"audio": lambda cid, path: load_audio(cid, path, limits, params["audio"]),
                "video": lambda cid, path: load_video(cid, path, limits, params["video"]),
                "text": lambda cid, path: load_text(cid, path, params["text"])}
-    kept: dict[str, dict[str, list]] = {m: {"ids": [], "data": []} for m in modalities}
+    v = params["video"]
+    shapes = {"audio": (np.float32, ()), "video": (np.uint8, (v["height"], v["width"]))}
+    kept: dict[str, dict] = {m: {"ids": [], "lengths": [],
+                                 "data": PieceSpool(spool_dir, *shapes[m]) if spool_dir and m in shapes else []}
+                             for m in modalities}
     bad, absent = [], []
     rows = shard_rows(manifest, shard, n_shards)
     for row in progress(rows.itertuples(index=False), len(rows), f"preprocess shard {shard}", log):
@@ -319,19 +326,17 @@ def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_sha
         absent += [{"clip_id": clip_id, "modality": m} for m in missing]
         for m, data in loaded.items():
             kept[m]["ids"].append(clip_id)
-            kept[m]["data"].append(data)
+            kept[m]["lengths"].append(len(data))
+            kept[m]["data"].append(data if m == "text" else data.astype(shapes[m][0], copy=False))
     arrays = {}
-    v = params["video"]
     for m in modalities:
         ids = np.array(kept[m]["ids"], dtype=str)
         if m == "text":
             arrays[m] = {"clip_ids": ids, "text": np.array(kept[m]["data"], dtype=str)}
-        elif m == "audio":
-            ragged = _ragged(kept[m]["data"], np.float32)
-            arrays[m] = {"clip_ids": ids, "audio": ragged["data"], "lengths": ragged["lengths"]}
         else:
-            ragged = _ragged(kept[m]["data"], np.uint8, (v["height"], v["width"]))
-            arrays[m] = {"clip_ids": ids, "frames": ragged["data"], "lengths": ragged["lengths"]}
+            ragged = _ragged(kept[m]["data"], kept[m]["lengths"], *shapes[m])
+            arrays[m] = {"clip_ids": ids, "audio" if m == "audio" else "frames": ragged["data"],
+                         "lengths": ragged["lengths"]}
     return arrays, pd.DataFrame(bad, columns=BAD_CLIP_COLUMNS), pd.DataFrame(absent, columns=ABSENT_COLUMNS)
 
 
