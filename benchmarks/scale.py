@@ -213,10 +213,11 @@ def main() -> None:
 
     print(f"N={largest} in one process ...", flush=True)
     kernels, media = time_kernels(PROJECT / "data/raw" / name / "manifest.csv", params)
-    rows += bench.throughput_rows(largest, runs[largest]["jobs"], kernels, media, targets)
+    rows += bench.throughput_rows(largest, runs[largest]["jobs"], kernels, media, targets, cores=2)
 
     print(f"N={largest} on one core ...", flush=True)
     one_core = run_features(name, overlays[largest], cores=1)
+    rows += bench.throughput_rows(largest, one_core["jobs"], kernels, media, targets, cores=1)
     speedup = one_core["wall_seconds"] / runs[largest]["wall_seconds"]
     rows.append(bench.row("parallel", "wall time, --cores 1", largest, one_core["wall_seconds"], "s"))
     rows.append(bench.row("parallel", "wall time, --cores 2", largest, runs[largest]["wall_seconds"], "s"))

@@ -238,6 +238,7 @@ def benchmark_figure(table: pd.DataFrame) -> Figure:
     scale_ax.set_title("scaling (2 cores)")
     ratios = table[(table["section"] == "throughput") & (table["unit"] == "ratio")]
     labels = [m.replace(", workflow / kernel time", "").replace(", workflow / kernels", "") for m in ratios["measure"]]
+    labels = [label.replace(", --cores ", "\n--cores ") for label in labels]
     ratio_ax.barh(labels, ratios["value"], color=OTHER_COLOUR)
     targets = ratios[ratios["target"] != ""]
     for target in targets["target"]:
