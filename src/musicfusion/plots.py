@@ -241,7 +241,7 @@ def benchmark_figure(table: pd.DataFrame) -> Figure:
     labels = [label.replace(", --cores ", "\n--cores ") for label in labels]
     ratio_ax.barh(labels, ratios["value"], color=OTHER_COLOUR)
     targets = ratios[ratios["target"] != ""]
-    for target in targets["target"]:
+    for target in dict.fromkeys(targets["target"]):
         ratio_ax.axvline(float(target.split()[1]), color="tab:red", linestyle=":", label=f"target {target}")
     ratio_ax.axvline(1.0, color="black", linewidth=0.8)
     ratio_ax.set_xlabel("workflow job time / in-process kernels")
