@@ -98,6 +98,20 @@ def loudness_envelope(db_points: list[float]) -> np.ndarray:
     return (10 ** (db / 20)).astype(np.float32)
 
 
+@pytest.mark.parametrize("seconds", [0.6, 3.0])
+def test_mfcc_with_a_built_once_filter_bank_equals_librosa_bit_for_bit(seconds):
+    import librosa
+
+    clip = sine(523.25, seconds) + white_noise(7, seconds)
+    for sample_rate, n_fft in [(SAMPLE_RATE, 2048), (16000, 1024)]:
+        params = with_changes(AUDIO_PARAMS, n_fft=n_fft, hop_length=n_fft // 4, n_mfcc=13)
+        expected = librosa.feature.mfcc(y=clip, sr=sample_rate, n_mfcc=13, n_fft=n_fft, hop_length=n_fft // 4)
+        assert audio.mfcc(clip, sample_rate, params).tobytes() == expected.tobytes()
+    # Built once per setting, and shared read-only so no caller can alter another's.
+    assert audio.mel_filters(SAMPLE_RATE, 2048) is audio.mel_filters(SAMPLE_RATE, 2048)
+    assert not audio.mel_filters(SAMPLE_RATE, 2048).flags.writeable
+
+
 def test_first_delta_columns_follow_loudness_trend():
     # Noise (every mel band moves with loudness) getting louder, then quieter: mfcc00 rises, falls.
     clips = np.stack([white_noise(3) * loudness_envelope([-40, 0]), white_noise(3) * loudness_envelope([0, -40])])

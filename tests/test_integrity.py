@@ -160,7 +160,7 @@ def test_broken_files_are_removed_and_named_one_line_each(tmp_path):
 # the workflow on the tiny preset: truncated interim and feature files are named and rebuilt
 
 TARGET = "data/processed/tiny/features/audio.npz"
-SHARD = "data/interim/tiny/audio/shard-001.npz"
+SHARD = "data/interim/tiny/audio/shard-000.npz"
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -182,7 +182,7 @@ def built(tiny_dataset, tmp_path_factory) -> Path:
 
 @pytest.mark.workflow
 def test_truncated_interim_and_feature_files_are_named_removed_and_rebuilt(built):
-    shard_outputs = [f"data/interim/tiny/{m}/shard-001.npz" for m in ("audio", "video", "text")]
+    shard_outputs = [f"data/interim/tiny/{m}/shard-000.npz" for m in ("audio", "video", "text")]
     originals = {name: (built / name).read_bytes() for name in [SHARD, TARGET, *shard_outputs]}
     for name in (SHARD, TARGET):
         (built / name).write_bytes(originals[name][: len(originals[name]) // 2])
@@ -199,7 +199,7 @@ def test_truncated_interim_and_feature_files_are_named_removed_and_rebuilt(built
         line = (f"{name} is truncated ({len(originals[name]) // 2:,} bytes, no zip end record): "
                 "removed, Snakemake rebuilds it")
         assert log.count(line) == 1, log[-3000:]  # scanned once, by the main process
-    assert "rule preprocess:" in log and "shard=001" in log and "rule gather_features:" in log
+    assert "rule preprocess:" in log and "shard=000" in log and "rule gather_features:" in log
     # rebuilt, byte for byte what the first run made: the shard's whole preprocess job and the features
     for name, content in originals.items():
         assert npz_problem(built / name) is None
@@ -212,7 +212,7 @@ def test_truncated_interim_and_feature_files_are_named_removed_and_rebuilt(built
 def test_only_the_main_snakemake_process_scans(built):
     """A job Snakemake spawns (--mode subprocess) or submits to a cluster (--mode remote) parses
     the workflow again: it must neither scan nor remove anything."""
-    name = "data/interim/tiny/text/shard-002.npz"
+    name = "data/interim/tiny/text/shard-000.npz"
     content = (built / name).read_bytes()
     (built / name).write_bytes(content[:500])
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import librosa
 import numpy as np
 
@@ -35,14 +37,34 @@ def delta_width(n_frames: int, params: dict) -> int:
     return width
 
 
+@functools.lru_cache(maxsize=8)
+def mel_filters(sample_rate: int, n_fft: int) -> np.ndarray:
+    """librosa's default mel filter bank (read-only), built once per setting.
+
+    ``librosa.feature.mfcc(y=...)`` builds it again for every clip: 13-20% of an MFCC's time.
+    """
+    filters = librosa.filters.mel(sr=sample_rate, n_fft=n_fft)
+    filters.setflags(write=False)
+    return filters
+
+
+def mfcc(clip: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
+    """``librosa.feature.mfcc(y=clip, ...)`` with its defaults, bit for bit, with the mel filter
+    bank built once (:func:`mel_filters`): the power spectrogram and its mel projection are the
+    ones ``librosa.feature.melspectrogram`` computes."""
+    power = np.abs(librosa.stft(clip, n_fft=params["n_fft"], hop_length=params["hop_length"])) ** 2.0
+    mel = np.einsum("...ft,mf->...mt", power, mel_filters(sample_rate, params["n_fft"]), optimize=True)
+    return librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=params["n_mfcc"])
+
+
 def clip_frames(clip: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
     """Frame-level features of one clip: ``(n_frames, n_mfcc * (1 + len(delta_orders)))``."""
-    mfcc = librosa.feature.mfcc(y=clip, sr=sample_rate, n_mfcc=params["n_mfcc"],
-                                n_fft=params["n_fft"], hop_length=params["hop_length"])
-    rows = [mfcc]
+    coefficients = mfcc(clip, sample_rate, params)
+    rows = [coefficients]
     if params["delta_orders"]:
-        width = delta_width(mfcc.shape[1], params)
-        rows += [librosa.feature.delta(mfcc, width=width, order=order) for order in params["delta_orders"]]
+        width = delta_width(coefficients.shape[1], params)
+        rows += [librosa.feature.delta(coefficients, width=width, order=order)
+                 for order in params["delta_orders"]]
     return np.concatenate(rows).T
 
 
