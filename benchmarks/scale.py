@@ -32,7 +32,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "src"))
 
-from musicfusion.runtime import pin_job_environment  # noqa: E402
+from musicfusion.plumbing.runtime import pin_job_environment  # noqa: E402
 
 # The in-process loop runs under the same thread settings as the workflow's jobs.
 pin_job_environment(PROJECT)
@@ -40,10 +40,12 @@ pin_job_environment(PROJECT)
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from musicfusion import benchmark as bench  # noqa: E402
-from musicfusion.config import load_params  # noqa: E402
-from musicfusion.io import markdown_table, write_csv  # noqa: E402
-from musicfusion.manifest import path_column, read_manifest  # noqa: E402
+import scale_report as bench  # noqa: E402  (beside this script)
+from musicfusion import MODALITIES  # noqa: E402
+from musicfusion.plumbing.config import load_params  # noqa: E402
+from musicfusion.plumbing.files import markdown_table, write_csv  # noqa: E402
+from musicfusion.plumbing.paths import Layout  # noqa: E402
+from musicfusion.data.manifest import path_column, read_manifest  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 BENCHMARKS = PROJECT / "results/benchmarks"
@@ -77,8 +79,8 @@ def planned_jobs(*args: str, dataset: str, configfiles: tuple[Path, ...] = ()) -
 
 def clean(dataset: str) -> None:
     """Remove every built output of ``dataset`` but its raw data."""
-    for folder in [PROJECT / "data/interim" / dataset, PROJECT / "data/processed" / dataset,
-                   PROJECT / "results" / dataset, PROJECT / "models" / dataset,
+    layout = Layout(dataset, str(PROJECT))
+    for folder in [Path(layout.interim), Path(layout.processed), Path(layout.results), Path(layout.models),
                    *BENCHMARKS.glob(f"*/{dataset}"), *(PROJECT / "logs").glob(f"*/{dataset}")]:
         shutil.rmtree(folder, ignore_errors=True)
     for file in BENCHMARKS.glob(f"*/{dataset}.tsv"):
@@ -88,21 +90,21 @@ def clean(dataset: str) -> None:
 def build_dataset(source: str, n_clips: int) -> tuple[str, Path]:
     """The dataset ``bench_<n>``: its manifest under data/raw and the overlay config naming it."""
     name = f"bench_{n_clips}"
-    source_root = PROJECT / "data/raw" / source
+    source_root = Path(Layout(source, str(PROJECT)).raw)
     manifest = bench.replicate_manifest(pd.read_csv(source_root / "manifest.csv", dtype=str,
                                                     keep_default_na=False), n_clips)
-    root = PROJECT / "data/raw" / name
+    root = Path(Layout(name, str(PROJECT)).raw)
     root.mkdir(parents=True, exist_ok=True)
     bench.link_media(manifest, source_root, root)
     write_csv(root / "manifest.csv", manifest)
     overlay = WORK / f"{name}.yaml"
     overlay.parent.mkdir(parents=True, exist_ok=True)
-    overlay.write_text(yaml.safe_dump({"datasets": {name: {"manifest": f"data/raw/{name}/manifest.csv"}}}))
+    overlay.write_text(yaml.safe_dump({"datasets": {name: {"manifest": Layout(name).manifest}}}))
     return name, overlay
 
 
 def feature_targets(dataset: str) -> list[str]:
-    features = f"data/processed/{dataset}/features"
+    features = Layout(dataset).features
     return [f"{features}/{name}.npz" for name in ("audio", "video", "text", "control/audio", "control/video",
                                                   "control/text")]
 
@@ -118,12 +120,12 @@ def time_kernels(manifest_path: Path, params: dict) -> tuple[dict, dict]:
     import cv2
 
     from musicfusion.features import audio, video
-    from musicfusion.preprocess import load_audio, load_text, load_video, resolve_media
+    from musicfusion.data.preprocess import load_audio, load_text, load_video, resolve_media
 
     pre, feats = params["preprocess"], params["features"]
     limits = {k: pre[k] for k in ("min_seconds", "max_seconds", "long_clips")}
     root = manifest_path.parent
-    manifest = read_manifest(manifest_path)
+    manifest = read_manifest(manifest_path, MODALITIES, params["tasks"])
     seconds = dict.fromkeys(["preprocess_audio", "preprocess_video", "preprocess_text", "extract_audio",
                              "extract_video"], 0.0)
     media = {"audio_seconds": 0.0, "video_frames": 0, "source_frames": 0}
@@ -164,7 +166,7 @@ def rerun_rows(params: dict) -> list[dict]:
     # From its raw data, so that every rule's benchmark files are this build's.
     clean(dataset)
     build = snakemake("--cores", "2", dataset=dataset)
-    n_clips = len(pd.read_csv(PROJECT / "data/raw" / dataset / "manifest.csv"))
+    n_clips = len(pd.read_csv(Layout(dataset, str(PROJECT)).manifest))
     noop = snakemake("--cores", "2", dataset=dataset)
     text, met = bench.at_most(noop, targets["noop_seconds"], "s")
     rows = [bench.row("incremental", f"whole workflow ({dataset}) from its raw data: wall time", n_clips, build, "s"),
@@ -193,7 +195,7 @@ def main() -> None:
     targets, sizes = settings["targets"], sorted(args.sizes or settings["sizes"])
     source = settings["source"]
     print(f"rendering {source} if needed ...", flush=True)
-    snakemake("--cores", "2", f"data/raw/{source}/manifest.csv", dataset=source)
+    snakemake("--cores", "2", Layout(source).manifest, dataset=source)
 
     runs, overlays = {}, {}
     for n in sizes:
@@ -212,7 +214,7 @@ def main() -> None:
         rows.append(bench.row("rules", f"{rule.rule} (features) peak memory", largest, rule.peak_rss_mb, "MB"))
 
     print(f"N={largest} in one process ...", flush=True)
-    kernels, media = time_kernels(PROJECT / "data/raw" / name / "manifest.csv", params)
+    kernels, media = time_kernels(Path(Layout(name, str(PROJECT)).manifest), params)
     rows += bench.throughput_rows(largest, runs[largest]["jobs"], kernels, media, targets, cores=2)
 
     print(f"N={largest} on one core ...", flush=True)
@@ -231,9 +233,9 @@ def main() -> None:
     table = pd.DataFrame(rows, columns=bench.COLUMNS)
     table["value"] = table["value"].astype(float).round(3)
     write_csv(OUT / "benchmark.csv", table)
-    from musicfusion.plots import benchmark_figure, save_png
+    from musicfusion.evaluation.plots import save_png
 
-    save_png(benchmark_figure(table), OUT / "benchmark.png")
+    save_png(bench.benchmark_figure(table), OUT / "benchmark.png")
     print(markdown_table(table.astype(object).where(table.notna(), ""), float_format=".3g"))
     print(f"\nwritten: {OUT / 'benchmark.csv'}, {OUT / 'benchmark.png'}")
 

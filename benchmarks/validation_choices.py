@@ -19,18 +19,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from musicfusion.config import load_params
-from musicfusion.featurestore import extract_text, load_features
-from musicfusion.io import load_npz
-from musicfusion.metrics import score
-from musicfusion.train import Tuning, fit_fold
+from musicfusion.evaluation.metrics import score
+from musicfusion.features.matrices import load_features
+from musicfusion.features.text import fit_on_split
+from musicfusion.models.methods import MethodSpec, parse_method
+from musicfusion.models.train import Tuning, fit_fold
+from musicfusion.plumbing.config import load_params
+from musicfusion.plumbing.files import load_npz
+from musicfusion.plumbing.paths import Layout
 
 CHOICES = ("text analyzer", "block scaling", "learner")
 
 
-def validation_score(method: dict, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int, tuning: Tuning) -> dict:
+def validation_score(spec: MethodSpec, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
+                     tuning: Tuning) -> dict:
     """The method's validation score per task on one fold (its chosen configuration's)."""
-    table = fit_fold(method, tasks, X, clips, seed, tuning, test=False).predictions
+    table = fit_fold(spec, tasks, X, clips, seed, tuning, test=False).predictions
     table = table[(table["split"] == "validation") & (table["configuration"] == "tuned")]
     return {task: score(tuning.selection_metric, g["true"], g["predicted"]) for task, g in table.groupby("task")}
 
@@ -44,11 +48,12 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params)
     tasks, seed, metric = params["tasks"], params["seed"], params["evaluate"]["selection_metric"]
-    tuned = Tuning(params["learners"], params["tuning"]["n_trials"], params["tuning"]["startup_trials"], metric)
-    untuned = Tuning(params["learners"], 1, params["tuning"]["startup_trials"], metric)
+    tuned = Tuning(params["tuning"]["n_trials"], params["tuning"]["startup_trials"], metric)
+    untuned = Tuning(1, params["tuning"]["startup_trials"], metric)
     n_folds = args.folds or params["evaluate"]["folds"] * params["evaluate"]["repetitions"]
-    features = Path("data/processed") / args.dataset / "features"
-    shards = [load_npz(p) for p in sorted(Path("data/interim", args.dataset, "text").glob("shard-*.npz"))]
+    layout = Layout(args.dataset)
+    features = Path(layout.features)
+    shards = [load_npz(p) for p in sorted(Path(layout.interim, "text").glob("shard-*.npz"))]
     text_settings = params["features"]["text"]
     alternatives = {
         ("text analyzer", "text_only", "char_wb 2-4 (params)"): (params["methods"]["text_only"], text_settings),
@@ -68,9 +73,10 @@ def main() -> None:
     for fold in range(n_folds):
         X, clips = load_features(features, ["audio", "video"], fold)
         for (choice, method_name, option), (method, text_params) in alternatives.items():
-            X["text"] = extract_text(shards, clips, text_params)[0]["X"]
+            X["text"] = fit_on_split(shards, clips, text_params)[0]["X"]
             tuning = tuned if choice == "learner" else untuned
-            for task, value in validation_score(method, tasks, X, clips, seed, tuning).items():
+            spec = parse_method(method, params["learners"])
+            for task, value in validation_score(spec, tasks, X, clips, seed, tuning).items():
                 rows.append({"choice": choice, "method": method_name, "option": option, "task": task,
                              "fold": fold, metric: value})
     table = pd.DataFrame(rows).groupby(["choice", "method", "option", "task"], sort=False)[metric]

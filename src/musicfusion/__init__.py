@@ -3,5 +3,6 @@
 __version__ = "0.1.0"
 
 MODALITIES = ("audio", "video", "text")
-# Extracted per shard of clips; text features are fitted on each training split instead.
-SHARD_MODALITIES = ("audio", "video")
+# The array of an interim shard that holds each modality's preprocessed media: audio samples and
+# grey frames are stored ragged (one run per clip, with ``lengths``), texts one string per clip.
+MEDIA_KEYS = {"audio": "audio", "video": "frames", "text": "text"}

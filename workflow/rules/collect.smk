@@ -3,9 +3,9 @@
 
 rule collect:
     output:
-        manifest="data/raw/{dataset}/manifest.csv",
-        duplicates="data/raw/{dataset}/duplicates.csv",
-        clips=directory("data/raw/{dataset}/clips"),
+        manifest=PATTERN.manifest,
+        duplicates=f"{PATTERN.raw}/duplicates.csv",
+        clips=directory(f"{PATTERN.raw}/clips"),
     log:
         "logs/collect/{dataset}.log",
     benchmark:
@@ -26,15 +26,16 @@ rule version_raw_data:
     input:
         # The manifest is written after every clip, so it stands for the whole folder (a
         # directory's own time changes whenever DVC restores it).
-        manifest="data/raw/{dataset}/manifest.csv",
+        manifest=PATTERN.manifest,
     output:
-        "data/raw/{dataset}.dvc",
+        PATTERN.raw_version,
     log:
         "logs/version_raw_data/{dataset}.log",
     benchmark:
         "results/benchmarks/version_raw_data/{dataset}.tsv"
     params:
         python=PYTHON,
+        raw=lambda wildcards: Layout(wildcards.dataset).raw,
     wildcard_constraints:
         dataset=preset_pattern(),
     conda:
@@ -42,4 +43,4 @@ rule version_raw_data:
     shell:
         # DVC caches the folder (hardlinks keep the files' times, so Snakemake sees no change)
         # and pushes it to the default local remote so `dvc pull` works offline.
-        "({params.python} -m dvc add --quiet data/raw/{wildcards.dataset} && {params.python} -m dvc push --quiet {output}) > {log} 2>&1"
+        "({params.python} -m dvc add --quiet {params.raw} && {params.python} -m dvc push --quiet {output}) > {log} 2>&1"

@@ -5,9 +5,12 @@ from pathlib import Path
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from musicfusion import MODALITIES, SHARD_MODALITIES
-from musicfusion.config import collect_settings, dataset_clip_count, resolve_dataset, shard_count
-from musicfusion.runtime import pin_job_environment
+from musicfusion import MODALITIES
+from musicfusion.features.registry import extractor, shard_modalities
+from musicfusion.plumbing.paths import Layout
+from musicfusion.data.manifest import dataset_clip_count
+from musicfusion.plumbing.config import collect_settings, resolve_dataset, shard_count
+from musicfusion.plumbing.runtime import pin_job_environment
 
 validate(config, schema="../schemas/params.schema.yaml")
 
@@ -42,11 +45,15 @@ for _source, _target in TRANSFER["pairs"]:
     if not DATASET.has([_source, _target]):
         logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}: transfer {_source} -> "
                     f"{_target} is left out")
-FEATURES = f"data/processed/{DATASET.name}/features"
-# Results and models of each dataset sit side by side: results/<dataset>/, models/<dataset>/.
-RESULTS = f"results/{DATASET.name}"
-MODELS = f"models/{DATASET.name}"
-FINGERPRINT = f"data/processed/{DATASET.name}/fingerprint.json"
+# The file layout (musicfusion.plumbing.paths): the selected dataset's files, and the rules' patterns.
+LAYOUT = Layout(DATASET.name)
+PATTERN = Layout("{dataset}")
+FEATURES = LAYOUT.features
+RESULTS = LAYOUT.results
+MODELS = LAYOUT.models
+FINGERPRINT = LAYOUT.fingerprint
+# Modalities whose features are extracted once per shard (the others are fitted on each fold).
+SHARD_MODALITIES = shard_modalities()
 PRESET_LABEL = DATASET.name if DATASET.is_preset else "user"  # the `preset` tag of MLflow runs
 
 
@@ -75,7 +82,8 @@ def dataset_params(wildcards):
 
 
 def interim_shards(modality):
-    return expand(f"data/interim/{{{{dataset}}}}/{modality}/shard-{{shard}}.npz", shard=SHARDS)
+    """The pattern of every interim shard of ``modality`` of the ``{dataset}`` wildcard."""
+    return [PATTERN.interim_shard(modality, shard) for shard in SHARDS]
 
 
 def preset_pattern():
@@ -114,9 +122,8 @@ def method_inputs(wildcards):
     folds = [f"{FEATURES}/fold-{i}/clips.csv" for i in FOLDS]
     if method["type"] == "control":
         return folds + [f"{FEATURES}/control/{m}.npz" for m in method["modalities"]]
-    files = [f"{FEATURES}/{m}.npz" for m in method["modalities"] if m != "text"]
-    if "text" in method["modalities"]:
-        files += [f"{FEATURES}/fold-{i}/text.npz" for i in FOLDS]
+    files = [f"{FEATURES}/{m}.npz" for m in method["modalities"] if not extractor(m).per_fold]
+    files += [f"{FEATURES}/fold-{i}/{m}.npz" for m in method["modalities"] if extractor(m).per_fold for i in FOLDS]
     return folds + files
 
 
@@ -130,7 +137,7 @@ def perturb_settings(wildcards):
 
 def perturbed_modalities(modalities):
     """Those of ``modalities`` that the dataset has and `robustness.noise` degrades."""
-    from musicfusion.perturb import perturbations_of
+    from musicfusion.evaluation.perturb import perturbations_of
 
     return [m for m in modalities if DATASET.has([m]) and perturbations_of(m, config["robustness"]["noise"])]
 
@@ -140,11 +147,11 @@ def robustness_inputs(wildcards):
     the clean text (each fold's TF-IDF is fitted again to transform degraded texts)."""
     method = config["methods"][wildcards.method]
     inputs = {"clips": f"{FEATURES}/clips.csv", "features": method_inputs(wildcards),
-              "perturbed": [f"data/processed/{DATASET.name}/perturbed/{m}.npz"
+              "perturbed": [f"{LAYOUT.perturbed}/{m}.npz"
                             for m in perturbed_modalities(method["modalities"])],
               "text_shards": []}
     if method["type"] != "control" and "text" in perturbed_modalities(method["modalities"]):
-        inputs["text_shards"] = expand(f"data/interim/{DATASET.name}/text/shard-{{shard}}.npz", shard=SHARDS)
+        inputs["text_shards"] = [LAYOUT.interim_shard("text", shard) for shard in SHARDS]
     return inputs
 
 
@@ -194,7 +201,7 @@ def transfer_outputs():
 
 def all_outputs():
     name = DATASET.name
-    outputs = [f"data/interim/{name}/bad_clips.csv", f"data/interim/{name}/absent.csv"]
+    outputs = [f"{LAYOUT.interim}/bad_clips.csv", f"{LAYOUT.interim}/absent.csv"]
     outputs += [f"{RESULTS}/{table}" for table in (
         "summary.csv", "summary.md", "metrics.json", "method_comparison.png", "tuning.csv", "significance.csv",
         "fusion_gain.png", "provenance.json", "dataset.csv", "robustness.csv", "robustness_relative.csv",
@@ -202,5 +209,5 @@ def all_outputs():
     outputs += expand(f"{RESULTS}/methods/{{method}}/mlflow_runs.json", method=METHODS)
     outputs += transfer_outputs()
     if DATASET.is_preset:
-        outputs.append(f"data/raw/{name}.dvc")
+        outputs.append(LAYOUT.raw_version)
     return outputs

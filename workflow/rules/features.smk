@@ -3,9 +3,9 @@
 
 rule extract_shard:
     input:
-        "data/interim/{dataset}/{modality}/shard-{shard}.npz",
+        PATTERN.interim_shard("{modality}", "{shard}"),
     output:
-        temp("data/processed/{dataset}/features/{modality}/shard-{shard}.npz"),
+        temp(f"{PATTERN.features}/{{modality}}/shard-{{shard}}.npz"),
     log:
         "logs/extract_shard/{dataset}/{modality}/shard-{shard}.log",
     benchmark:
@@ -22,9 +22,9 @@ rule extract_shard:
 
 rule gather_features:
     input:
-        expand("data/processed/{{dataset}}/features/{{modality}}/shard-{shard}.npz", shard=SHARDS),
+        [f"{PATTERN.features}/{{modality}}/shard-{shard}.npz" for shard in SHARDS],
     output:
-        "data/processed/{dataset}/features/{modality}.npz",
+        f"{PATTERN.features}/{{modality}}.npz",
     log:
         "logs/gather_features/{dataset}/{modality}.log",
     benchmark:
@@ -39,9 +39,9 @@ rule gather_features:
 
 rule extract_control_shard:
     input:
-        "data/interim/{dataset}/{modality}/shard-{shard}.npz",
+        PATTERN.interim_shard("{modality}", "{shard}"),
     output:
-        temp("data/processed/{dataset}/features/control/{modality}/shard-{shard}.npz"),
+        temp(f"{PATTERN.features}/control/{{modality}}/shard-{{shard}}.npz"),
     log:
         "logs/extract_control_shard/{dataset}/{modality}/shard-{shard}.log",
     benchmark:
@@ -56,9 +56,9 @@ rule extract_control_shard:
 
 rule gather_controls:
     input:
-        expand("data/processed/{{dataset}}/features/control/{{modality}}/shard-{shard}.npz", shard=SHARDS),
+        [f"{PATTERN.features}/control/{{modality}}/shard-{shard}.npz" for shard in SHARDS],
     output:
-        "data/processed/{dataset}/features/control/{modality}.npz",
+        f"{PATTERN.features}/control/{{modality}}.npz",
     log:
         "logs/gather_controls/{dataset}/{modality}.log",
     benchmark:
@@ -71,11 +71,11 @@ rule gather_controls:
 
 rule extract_text:
     input:
-        shards=expand("data/interim/{{dataset}}/text/shard-{shard}.npz", shard=SHARDS),
-        clips="data/processed/{dataset}/features/clips.csv",
+        shards=interim_shards("text"),
+        clips=f"{PATTERN.features}/clips.csv",
     output:
-        features="data/processed/{dataset}/features/text.npz",
-        vectorizer="data/processed/{dataset}/features/text_vectorizer.pkl",
+        features=f"{PATTERN.features}/text.npz",
+        vectorizer=f"{PATTERN.features}/text_vectorizer.pkl",
     log:
         "logs/extract_text/{dataset}.log",
     benchmark:
@@ -94,7 +94,7 @@ rule clip_table:
         **{m: interim_shards(m) for m in DATASET.modalities},
         manifest=manifest_of,
     output:
-        "data/processed/{dataset}/features/clips.csv",
+        f"{PATTERN.features}/clips.csv",
     log:
         "logs/clip_table/{dataset}.log",
     benchmark:
@@ -129,9 +129,9 @@ rule describe_dataset:
 
 rule split_fold:
     input:
-        "data/processed/{dataset}/features/clips.csv",
+        f"{PATTERN.features}/clips.csv",
     output:
-        "data/processed/{dataset}/features/fold-{fold}/clips.csv",
+        f"{PATTERN.features}/fold-{{fold}}/clips.csv",
     log:
         "logs/split_fold/{dataset}/fold-{fold}.log",
     benchmark:
@@ -149,10 +149,10 @@ rule split_fold:
 
 rule extract_text_fold:
     input:
-        shards=expand("data/interim/{{dataset}}/text/shard-{shard}.npz", shard=SHARDS),
-        clips="data/processed/{dataset}/features/fold-{fold}/clips.csv",
+        shards=interim_shards("text"),
+        clips=f"{PATTERN.features}/fold-{{fold}}/clips.csv",
     output:
-        features="data/processed/{dataset}/features/fold-{fold}/text.npz",
+        features=f"{PATTERN.features}/fold-{{fold}}/text.npz",
     log:
         "logs/extract_text/{dataset}/fold-{fold}.log",
     benchmark:

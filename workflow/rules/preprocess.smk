@@ -6,9 +6,9 @@ rule preprocess:
         manifest=manifest_of,
     output:
         # One interim file per modality the dataset has.
-        **{m: f"data/interim/{{dataset}}/{m}/shard-{{shard}}.npz" for m in DATASET.modalities},
-        bad_clips="data/interim/{dataset}/bad_clips/shard-{shard}.csv",
-        absent="data/interim/{dataset}/absent/shard-{shard}.csv",
+        **{m: PATTERN.interim_shard(m, "{shard}") for m in DATASET.modalities},
+        bad_clips=f"{PATTERN.interim}/bad_clips/shard-{{shard}}.csv",
+        absent=f"{PATTERN.interim}/absent/shard-{{shard}}.csv",
     log:
         "logs/preprocess/{dataset}/shard-{shard}.log",
     benchmark:
@@ -25,11 +25,11 @@ rule preprocess:
 
 rule bad_clips_report:
     input:
-        bad=expand("data/interim/{{dataset}}/bad_clips/shard-{shard}.csv", shard=SHARDS),
-        absent=expand("data/interim/{{dataset}}/absent/shard-{shard}.csv", shard=SHARDS),
+        bad=[f"{PATTERN.interim}/bad_clips/shard-{shard}.csv" for shard in SHARDS],
+        absent=[f"{PATTERN.interim}/absent/shard-{shard}.csv" for shard in SHARDS],
     output:
-        bad=report("data/interim/{dataset}/bad_clips.csv", caption="../report/bad_clips.rst", category="Data"),
-        absent="data/interim/{dataset}/absent.csv",
+        bad=report(f"{PATTERN.interim}/bad_clips.csv", caption="../report/bad_clips.rst", category="Data"),
+        absent=f"{PATTERN.interim}/absent.csv",
     log:
         "logs/bad_clips_report/{dataset}.log",
     benchmark:

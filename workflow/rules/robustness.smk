@@ -4,9 +4,9 @@
 
 rule perturb_shard:
     input:
-        "data/interim/{dataset}/{modality}/shard-{shard}.npz",
+        PATTERN.interim_shard("{modality}", "{shard}"),
     output:
-        temp("data/processed/{dataset}/perturbed/{modality}/shard-{shard}.npz"),
+        temp(f"{PATTERN.perturbed}/{{modality}}/shard-{{shard}}.npz"),
     log:
         "logs/perturb_shard/{dataset}/{modality}/shard-{shard}.log",
     benchmark:
@@ -23,9 +23,9 @@ rule perturb_shard:
 
 rule gather_perturbed:
     input:
-        expand("data/processed/{{dataset}}/perturbed/{{modality}}/shard-{shard}.npz", shard=SHARDS),
+        [f"{PATTERN.perturbed}/{{modality}}/shard-{shard}.npz" for shard in SHARDS],
     output:
-        "data/processed/{dataset}/perturbed/{modality}.npz",
+        f"{PATTERN.perturbed}/{{modality}}.npz",
     log:
         "logs/gather_perturbed/{dataset}/{modality}.log",
     benchmark:

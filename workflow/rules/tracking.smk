@@ -5,7 +5,7 @@
 onstart:
     # A tracking server that is down costs a warning here, not the workflow: every other result is
     # still built, and the track jobs fail fast saying so (a rerun logs them once it is back).
-    from musicfusion.tracking import init_store_or_warn, tracking_uri
+    from musicfusion.tracking.store import init_store_or_warn, tracking_uri
 
     init_store_or_warn(tracking_uri(TRACKING["uri"]), TRACKING["experiment"])
 
@@ -14,7 +14,7 @@ rule dataset_fingerprint:
     input:
         manifest=manifest_of,
     output:
-        "data/processed/{dataset}/fingerprint.json",
+        PATTERN.fingerprint,
     log:
         "logs/dataset_fingerprint/{dataset}.log",
     benchmark:

@@ -1,8 +1,8 @@
 """Snakemake script for rule bad_clips_report: one table of skipped clips, one of absent modalities."""
 
-from musicfusion.io import read_table, write_csv
-from musicfusion.preprocess import ABSENT_COLUMNS, BAD_CLIP_COLUMNS, merge_reports
-from musicfusion.workflow import log_to
+from musicfusion.data.preprocess import ABSENT_COLUMNS, BAD_CLIP_COLUMNS, merge_reports
+from musicfusion.plumbing.files import read_table, write_csv
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     bad = merge_reports([read_table(path) for path in snakemake.input.bad], BAD_CLIP_COLUMNS)

@@ -1,10 +1,10 @@
 """Snakemake script for rule clip_table: the clips that survived preprocessing, their modalities,
 split, group and labels."""
 
-from musicfusion.featurestore import clip_table
-from musicfusion.io import load_npz, write_csv
-from musicfusion.manifest import read_manifest
-from musicfusion.workflow import log_to
+from musicfusion.data.clip_table import clip_table
+from musicfusion.data.manifest import read_manifest
+from musicfusion.plumbing.files import load_npz, write_csv
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     dataset = snakemake.params.dataset

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from musicfusion.collect import collect_dataset
-from musicfusion.io import write_csv
-from musicfusion.workflow import log_to
+from musicfusion.data.presets.collect import collect_dataset
+from musicfusion.plumbing.files import write_csv
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     frame, duplicates = collect_dataset(snakemake.params.collect, snakemake.params.seed,

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from musicfusion.compare import compare
-from musicfusion.io import read_json, read_table, write_csv
-from musicfusion.plots import save_png
-from musicfusion.workflow import log_to
+from musicfusion.evaluation.compare import compare
+from musicfusion.evaluation.plots import save_png
+from musicfusion.plumbing.files import read_json, read_table, write_csv
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     comparison = compare({Path(p).parent.name: read_table(p) for p in snakemake.input.predictions},

@@ -1,8 +1,8 @@
 """Snakemake script for rule dataset_fingerprint: SHA-256 of the manifest and its media."""
 
-from musicfusion.io import write_json
-from musicfusion.provenance import dataset_fingerprint
-from musicfusion.workflow import log_to
+from musicfusion.plumbing.files import write_json
+from musicfusion.plumbing.scriptlog import log_to
+from musicfusion.tracking.provenance import dataset_fingerprint
 
 with log_to(snakemake.log[0]):
     fingerprint = dataset_fingerprint(snakemake.input.manifest)

@@ -1,9 +1,9 @@
 """Snakemake script for rule evaluate: metrics and confusion matrices of one method."""
 
-from musicfusion.evaluate import evaluate_method
-from musicfusion.io import read_table, write_json
-from musicfusion.plots import save_png
-from musicfusion.workflow import log_to
+from musicfusion.evaluation.evaluate import evaluate_method
+from musicfusion.evaluation.plots import save_png
+from musicfusion.plumbing.files import read_table, write_json
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     tasks = snakemake.params.tasks

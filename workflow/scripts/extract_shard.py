@@ -1,8 +1,8 @@
 """Snakemake script for rules extract_shard / extract_control_shard: one shard's features."""
 
 from musicfusion.features.shards import extract_control_shard, extract_shard
-from musicfusion.io import load_npz, save_npz
-from musicfusion.workflow import log_to
+from musicfusion.plumbing.files import load_npz, save_npz
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     modality, settings = snakemake.wildcards.modality, snakemake.params.extract

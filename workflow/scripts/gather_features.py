@@ -1,8 +1,8 @@
 """Snakemake script for rule gather_features: one matrix per modality, rows sorted by clip id."""
 
 from musicfusion.features.shards import gather
-from musicfusion.io import load_npz, save_npz
-from musicfusion.workflow import log_to
+from musicfusion.plumbing.files import load_npz, save_npz
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     features = gather([load_npz(path) for path in snakemake.input], what=snakemake.output[0])

@@ -1,8 +1,8 @@
 """Snakemake script for rule perturb_shard: one shard's media degraded at every noise level, features re-extracted."""
 
-from musicfusion.io import load_npz, save_npz
-from musicfusion.robustness import perturbed_shard_features
-from musicfusion.workflow import log_to
+from musicfusion.evaluation.perturbed_features import perturbed_shard_features
+from musicfusion.plumbing.files import load_npz, save_npz
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     modality, params = snakemake.wildcards.modality, snakemake.params

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from musicfusion.io import PieceSpool, save_npz, write_csv
-from musicfusion.manifest import read_manifest
-from musicfusion.preprocess import preprocess_shard
-from musicfusion.workflow import log_to
+from musicfusion.data.manifest import read_manifest
+from musicfusion.data.preprocess import preprocess_shard
+from musicfusion.plumbing.files import PieceSpool, save_npz, write_csv
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     params, dataset = snakemake.params.preprocess, snakemake.params.dataset

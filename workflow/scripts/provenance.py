@@ -1,8 +1,8 @@
 """Snakemake script for rule provenance: commit, data hash, params hash, package versions."""
 
-from musicfusion.io import read_json, write_json
-from musicfusion.provenance import provenance
-from musicfusion.workflow import log_to
+from musicfusion.plumbing.files import read_json, write_json
+from musicfusion.plumbing.scriptlog import log_to
+from musicfusion.tracking.provenance import provenance
 
 with log_to(snakemake.log[0]):
     record = provenance(snakemake.params.config, read_json(snakemake.input.fingerprint))

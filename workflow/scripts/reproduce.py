@@ -2,7 +2,7 @@
 
 import sys
 
-from musicfusion.reproduce import reproduce
+from musicfusion.evaluation.reproduce import reproduce
 
 problems = reproduce(list(snakemake.input), snakemake.params.reference_dir, snakemake.params.tolerance)
 if problems:

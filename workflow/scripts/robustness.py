@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
-from musicfusion.featurestore import extract_text, load_features
-from musicfusion.fusion import feature_set_of
-from musicfusion.io import load_npz, load_pickle, write_csv
-from musicfusion.robustness import method_sweep
-from musicfusion.workflow import log_to
+from musicfusion.evaluation.robustness import method_sweep
+from musicfusion.features.matrices import load_features
+from musicfusion.features.text import fit_on_split
+from musicfusion.models.methods import feature_set_of
+from musicfusion.plumbing.files import load_npz, load_pickle, write_csv
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     method, params = snakemake.wildcards.method, snakemake.params
@@ -19,7 +20,7 @@ with log_to(snakemake.log[0]):
 
     def text_vectorizer_of(clips):
         """The fold's TF-IDF, fitted on its clean training texts as rule extract_text_fold fits it."""
-        return extract_text(text_shards, clips, params.text_features, where=f"{method} robustness")[1]
+        return fit_on_split(text_shards, clips, params.text_features, where=f"{method} robustness")[1]
 
     table = method_sweep(method, settings, load_pickle(snakemake.input.fold_models), folds, params.tasks,
                          modalities=params.modalities, perturbed=perturbed, noise=params.noise,

@@ -1,8 +1,8 @@
 """Snakemake script for rule split_fold: one fold of repeated stratified group k-fold."""
 
-from musicfusion.io import read_table, write_csv
-from musicfusion.splits import cv_split, straddling_groups
-from musicfusion.workflow import log_to
+from musicfusion.data.splits import cv_split, straddling_groups
+from musicfusion.plumbing.files import read_table, write_csv
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     clips = cv_split(read_table(snakemake.input[0]), snakemake.params.tasks, snakemake.params.folds,

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from musicfusion.evaluate import summarize
-from musicfusion.io import read_json, read_table, write_csv, write_json, write_markdown
-from musicfusion.plots import save_png
-from musicfusion.workflow import log_to
+from musicfusion.evaluation.evaluate import summarize
+from musicfusion.evaluation.plots import save_png
+from musicfusion.plumbing.files import read_json, read_table, write_csv, write_json, write_markdown
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     summary = summarize({Path(path).parent.name: read_json(path) for path in snakemake.input.metrics},

@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from musicfusion import plots
-from musicfusion.io import read_table, write_csv
-from musicfusion.metrics import DECIMALS
-from musicfusion.robustness import FOLD_COLUMNS, NATURAL_ABSENCE, relative_robustness, summarize_robustness
-from musicfusion.workflow import log_to
+from musicfusion.evaluation import plots
+from musicfusion.evaluation.metrics import DECIMALS
+from musicfusion.evaluation.robustness import FOLD_COLUMNS, NATURAL_ABSENCE, relative_robustness, summarize_robustness
+from musicfusion.plumbing.files import read_table, write_csv
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     params = snakemake.params

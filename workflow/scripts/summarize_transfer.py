@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from musicfusion.io import read_json, write_csv, write_markdown
-from musicfusion.plots import save_png
-from musicfusion.transfer_eval import summarize_transfer
-from musicfusion.workflow import log_to
+from musicfusion.crossmodal.experiment import summarize_transfer
+from musicfusion.evaluation.plots import save_png
+from musicfusion.plumbing.files import read_json, write_csv, write_markdown
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     ranks = [pd.read_csv(p, dtype={"clip_id": str, "method": str}, keep_default_na=False)

@@ -2,11 +2,12 @@
 
 import pandas as pd
 
-from musicfusion.io import read_json, read_table, write_json
-from musicfusion.provenance import provenance, provenance_tags
-from musicfusion.robustness import RELATIVE_COLUMNS, SUMMARY_COLUMNS
-from musicfusion.tracking import RunOrigin, log_robustness_runs, tracking_uri
-from musicfusion.workflow import log_to, project_script
+from musicfusion.evaluation.robustness import RELATIVE_COLUMNS, ROBUSTNESS_COLUMNS, SCORES
+from musicfusion.plumbing.files import read_json, read_table, write_json
+from musicfusion.plumbing.scriptlog import log_to, project_script
+from musicfusion.tracking.loggers import RunOrigin, log_robustness_runs
+from musicfusion.tracking.provenance import provenance, provenance_tags
+from musicfusion.tracking.store import tracking_uri
 
 
 def numeric(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -19,8 +20,9 @@ with log_to(snakemake.log[0]):
     record = provenance(params.shaping, read_json(snakemake.input.fingerprint))
     uri = tracking_uri(params.uri)
     runs = log_robustness_runs(
-        uri=uri, experiment=params.experiment, summary=numeric(read_table(snakemake.input.csv), SUMMARY_COLUMNS),
-        relative=numeric(read_table(snakemake.input.relative), RELATIVE_COLUMNS), params=params.shaping,
+        uri=uri, experiment=params.experiment, summary=numeric(read_table(snakemake.input.csv), ROBUSTNESS_COLUMNS),
+        relative=numeric(read_table(snakemake.input.relative), RELATIVE_COLUMNS),
+        scores=SCORES, params=params.shaping,
         tags={**provenance_tags(record), "preset": params.preset},
         artifacts=[snakemake.input.csv, snakemake.input.relative, *snakemake.input.plots],
         origin=RunOrigin.of(snakemake.rule, project_script(__file__), record, params.manifest))

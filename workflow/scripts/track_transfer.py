@@ -1,9 +1,10 @@
 """Snakemake script for rule track_transfer: one MLflow run per mapping method of one pair."""
 
-from musicfusion.io import read_json, write_json
-from musicfusion.provenance import provenance, provenance_tags
-from musicfusion.tracking import RunOrigin, log_transfer_runs, tracking_uri
-from musicfusion.workflow import log_to, project_script
+from musicfusion.plumbing.files import read_json, write_json
+from musicfusion.plumbing.scriptlog import log_to, project_script
+from musicfusion.tracking.loggers import RunOrigin, log_transfer_runs
+from musicfusion.tracking.provenance import provenance, provenance_tags
+from musicfusion.tracking.store import tracking_uri
 
 with log_to(snakemake.log[0]):
     params = snakemake.params

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from musicfusion.featurestore import load_features
-from musicfusion.io import save_pickle, write_csv, write_json
-from musicfusion.plots import save_png
-from musicfusion.transfer_eval import run_pair
-from musicfusion.workflow import log_to
+from musicfusion.crossmodal.experiment import run_pair
+from musicfusion.evaluation.plots import save_png
+from musicfusion.features.matrices import load_features
+from musicfusion.plumbing.files import save_pickle, write_csv, write_json
+from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     source, target = snakemake.wildcards.source, snakemake.wildcards.target

@@ -1,19 +1,19 @@
-"""Per-shard extraction: one interim shard's audio or video features or shortcut controls, and
-the shards' feature matrices gathered into one.
+"""Per-shard extraction: one interim shard's features or shortcut controls, and the shards'
+feature matrices gathered into one.
 
-Kept light on imports (numpy and the extractors only): every extraction job imports it, and
-what a job imports it pays once per shard.
+Kept light on imports (numpy and the registered extractor only): every extraction job imports
+it, and what a job imports it pays once per shard.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from musicfusion import SHARD_MODALITIES
+from musicfusion.features.registry import extractor, per_shard
 
 
 def split_ragged(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
-    """The clips of a ragged array (:func:`_ragged`), one array each."""
+    """The clips of a ragged array (one run of rows per clip, ``lengths`` long), one array each."""
     return np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
 
 
@@ -22,27 +22,34 @@ def feature_arrays(clip_ids: np.ndarray, X: np.ndarray, names) -> dict:
             "feature_names": np.array(list(names), dtype=str)}
 
 
-def extract_shard(modality: str, shard: dict, feature_params: dict, sample_rate: int | None = None) -> dict:
-    """Audio or video features of one preprocessed shard (its npz content), as a feature npz."""
-    if modality not in SHARD_MODALITIES:
-        raise ValueError(f"per-shard extraction is for {list(SHARD_MODALITIES)}, not {modality!r}")
+def shard_clips(shard: dict, modality: str) -> list:
+    """An interim shard's clips, one item each: an array of samples or frames (they differ in
+    length), or a text."""
+    media = shard[extractor(modality).media]
+    return split_ragged(media, shard["lengths"]) if "lengths" in shard else list(media)
+
+
+def one_clip_shards(modality: str, shard: dict):
+    """An interim shard of ragged media as shards of one clip each (views, no copies)."""
+    key = extractor(modality).media
+    for i, media in enumerate(split_ragged(shard[key], shard["lengths"])):
+        yield {"clip_ids": shard["clip_ids"][i:i + 1], key: media, "lengths": shard["lengths"][i:i + 1]}
+
+
+def _rates(sample_rate, fps) -> dict:
+    return {"sample_rate": sample_rate, "fps": fps}
+
+
+def extract_shard(modality: str, shard: dict, feature_params: dict, sample_rate: int | None = None,
+                  fps: float | None = None) -> dict:
+    """The content features of one preprocessed shard (its npz content), as a feature npz."""
+    if not per_shard(modality):
+        raise ValueError(f"{modality!r} features are fitted per fold, not extracted per shard")
     ids = shard["clip_ids"]
     if not len(ids):
         return feature_arrays(ids, np.zeros((0, 0), np.float32), [])
-    if modality == "audio":
-        from musicfusion.features import audio
-
-        X, names = audio.extract(shard_clips(shard, modality), sample_rate, feature_params)
-    else:
-        from musicfusion.features import video
-
-        X, names = video.extract(shard_clips(shard, modality), feature_params)
+    X, names = extractor(modality).extract(shard_clips(shard, modality), feature_params, _rates(sample_rate, fps))
     return feature_arrays(ids, X, names)
-
-
-def shard_clips(shard: dict, modality: str) -> list[np.ndarray]:
-    """An interim audio or video shard's clips, one array each (they differ in length)."""
-    return split_ragged(shard["audio" if modality == "audio" else "frames"], shard["lengths"])
 
 
 def extract_control_shard(modality: str, shard: dict, control_params: dict, sample_rate: int,
@@ -52,19 +59,10 @@ def extract_control_shard(modality: str, shard: dict, control_params: dict, samp
     ``control_params`` is the modality's ``features.controls`` entry; ``sample_rate`` and
     ``fps`` are the preprocessed audio's and video's.
     """
-    from musicfusion.features import controls
-
     ids = shard["clip_ids"]
     if not len(ids):
         return feature_arrays(ids, np.zeros((0, 0), np.float32), [])
-    if modality == "audio":
-        X, names = controls.audio_controls(shard_clips(shard, modality), sample_rate, control_params)
-    elif modality == "video":
-        X, names = controls.video_controls(shard_clips(shard, modality), fps, control_params)
-    elif modality == "text":
-        X, names = controls.text_controls([str(t) for t in shard["text"]], control_params)
-    else:
-        raise ValueError(f"no shortcut controls for modality {modality!r}")
+    X, names = extractor(modality).controls(shard_clips(shard, modality), control_params, _rates(sample_rate, fps))
     return feature_arrays(ids, X, names)
 
 

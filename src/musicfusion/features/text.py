@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+from musicfusion.features.shards import feature_arrays
 
 
 def fit(train_texts: list[str], params: dict) -> TfidfVectorizer:
@@ -27,3 +30,23 @@ def transform(vectorizer: TfidfVectorizer, texts: list[str]) -> tuple[np.ndarray
         return np.zeros((0, len(names)), dtype=np.float32), names
     X = vectorizer.transform(texts).toarray().astype(np.float32, copy=False)
     return X, names
+
+
+def fit_on_split(text_shards: list[dict], split_table: pd.DataFrame, feature_params: dict,
+                 where: str = "split table"):
+    """TF-IDF fitted on the training split only, then applied to every clip.
+
+    ``split_table`` is the manifest or a fold's clips.csv: any table with clip_id and split.
+    Returns the feature npz content and the fitted vectorizer (kept to embed new text queries).
+    """
+    ids = np.concatenate([p["clip_ids"] for p in text_shards])
+    docs = np.concatenate([p["text"] for p in text_shards])
+    order = np.argsort(ids, kind="stable")
+    ids, docs = ids[order], docs[order]
+    split = split_table.set_index("clip_id").loc[ids, "split"].to_numpy()
+    train_docs = [str(d) for d, s in zip(docs, split) if s == "train"]
+    if not train_docs:
+        raise ValueError(f"{where}: no training clip survived preprocessing; cannot fit TF-IDF")
+    vectorizer = fit(train_docs, feature_params)
+    X, names = transform(vectorizer, [str(d) for d in docs])
+    return feature_arrays(ids, X, names), vectorizer

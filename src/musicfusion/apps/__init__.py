@@ -1,0 +1,1 @@
+"""Apps: the command-line interface and the uses of the results (recommendation)."""

@@ -1,0 +1,183 @@
+"""The ``musicfusion`` command: one subcommand per task a user runs outside the workflow.
+
+    musicfusion manifest my_songs/ --name my_songs --label-column genre
+    musicfusion recommend --video clip.mp4 [--top 5] [--target audio]
+    musicfusion recommend --text "a slow chorale for organ" --json
+
+`manifest` builds a dataset's manifest from a folder of files; `recommend` runs from the
+project folder (where params.yaml is), after the workflow has run. A problem with the input
+prints one line to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from musicfusion import MODALITIES
+
+EXIT_ERROR = 2  # like argparse's own usage errors
+DEFAULT_TOP = 5
+DEFAULT_TARGET = "audio"
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _add_recommend(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "recommend", help="library clips that match a video or a text query",
+        description="Rank the library's clips (of the --target modality) against a new video or text "
+                    "query with the transfer mapping that scored best on the validation split, and "
+                    "print the top ones. Needs the workflow's outputs (models/<dataset>/transfer/, "
+                    "data/processed/<dataset>/features/).")
+    query = parser.add_mutually_exclusive_group(required=True)
+    query.add_argument("--video", metavar="PATH",
+                       help="a video file (any format OpenCV's FFmpeg backend decodes), read as the "
+                            "workflow reads a clip: at its real length, at least preprocess.min_seconds, "
+                            "cut to preprocess.max_seconds.")
+    query.add_argument("--text", metavar="TEXT", help="a text, e.g. a title or lyrics")
+    parser.add_argument("--top", type=_positive_int, default=DEFAULT_TOP,
+                        help=f"how many clips to show (default {DEFAULT_TOP})")
+    parser.add_argument("--target", choices=MODALITIES, default=DEFAULT_TARGET,
+                        help=f"which modality of the library to match (default {DEFAULT_TARGET}); "
+                             "the pair <query>->target must be in params.yaml transfer.pairs")
+    parser.add_argument("--params", metavar="PATH", default="params.yaml",
+                        help="the project's params.yaml; its folder is the project folder "
+                             "(default: params.yaml here)")
+    parser.add_argument("--dataset", metavar="NAME",
+                        help="dataset to use instead of params.yaml's `dataset` (as with "
+                             "`snakemake --config dataset=NAME`)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.set_defaults(func=_run_recommend)
+
+
+def _run_recommend(args) -> int:
+    from musicfusion.apps.recommend import format_table, recommend
+    from musicfusion.plumbing.config import load_params
+
+    params_path = Path(args.params)
+    if not params_path.is_file():
+        raise FileNotFoundError(f"{params_path}: params file not found; run from the project folder or "
+                                "pass --params")
+    params = load_params(params_path)
+    modality, query = ("video", args.video) if args.video is not None else ("text", args.text)
+    found = recommend(params, modality, query, target=args.target, top=args.top,
+                      root=params_path.resolve().parent, dataset=args.dataset)
+    if args.json:
+        print(json.dumps({"query": query, **found.as_dict()}, indent=2, ensure_ascii=False))
+    else:
+        print(f"Top {len(found.table)} {found.target} clips of dataset {found.dataset!r} for the {modality} "
+              f"query {query!r} (mapping: {found.method}, best on validation):")
+        print(format_table(found))
+    return 0
+
+
+def _add_manifest(subparsers) -> None:
+    from musicfusion.data.manifest_builder import DEFAULT_LABEL, DEFAULT_LAYOUT, LAYOUTS, MANIFEST_NAME
+
+    parser = subparsers.add_parser(
+        "manifest", help="write the manifest of a folder of media files",
+        description="Pair the media files under ROOT into clips (files in one folder with the same "
+                    "stem: x.wav, x.mp4, x.txt), write the manifest (ROOT/manifest.csv) and print the "
+                    "`datasets:` entry to paste into params.yaml. Files it cannot use are listed on "
+                    "stderr. Media files are not read.")
+    parser.add_argument("root", metavar="ROOT", help="the dataset's folder")
+    parser.add_argument("--name", required=True, metavar="NAME",
+                        help="the dataset's name in params.yaml (letters, digits, '_' and '-')")
+    parser.add_argument("--layout", choices=LAYOUTS, default=DEFAULT_LAYOUT,
+                        help="class-folders: each first-level folder is a class, named by the folder; "
+                             "flat: files anywhere, no labels (default %(default)s)")
+    parser.add_argument("--label-column", metavar="NAME",
+                        help=f"column of the class-folders labels, i.e. the task (default {DEFAULT_LABEL}); "
+                             "not for --layout flat")
+    parser.add_argument("--output", metavar="PATH",
+                        help=f"the manifest to write (default ROOT/{MANIFEST_NAME}); in ROOT or a folder "
+                             "containing it")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    parser.set_defaults(func=_run_manifest)
+
+
+def _run_manifest(args) -> int:
+    from musicfusion.data.manifest_builder import (
+        DEFAULT_LABEL,
+        MANIFEST_NAME,
+        ManifestBuildError,
+        build_manifest,
+        check_dataset_name,
+        dataset_entry,
+        relocate,
+    )
+    from musicfusion.plumbing.files import write_csv
+
+    def fail(message: str) -> int:
+        print(f"musicfusion manifest: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+
+    root = Path(args.root)
+    output = Path(args.output) if args.output else root / MANIFEST_NAME
+    if args.layout == "flat" and args.label_column is not None:
+        return fail(f"{root}: --label-column is for --layout class-folders; a flat layout has no labels")
+    label = None if args.layout == "flat" else (args.label_column or DEFAULT_LABEL)
+    try:
+        check_dataset_name(args.name)
+        found = build_manifest(root, label, args.layout, ignore=[output])
+        manifest = relocate(found.manifest, root, output.parent)
+    except ManifestBuildError as err:
+        return fail(str(err))
+    if output.exists() and not args.force:
+        return fail(f"{output}: already exists; pass --force to overwrite it")
+    if output.is_dir():
+        return fail(f"{output}: is a folder")
+    try:
+        write_csv(output, manifest)
+    except OSError as err:
+        return fail(f"{output}: cannot write: {err.strerror or err}")
+
+    for path, problem in found.unpaired.itertuples(index=False):
+        print(f"{path}: {problem}", file=sys.stderr)
+    if len(found.unpaired):
+        print(f"{len(found.unpaired)} file(s) skipped or unpaired (listed above)", file=sys.stderr)
+    classes = (", ".join(f"{name} ({n})" for name, n in found.classes.items())
+               if label is not None else "none (flat layout)")
+    print(f"Wrote {output}: {len(manifest)} clips, classes: {classes}, "
+          f"modalities: {', '.join(found.modalities)}. Add to params.yaml:")
+    print(dataset_entry(args.name, output, found.modalities, [label] if label is not None else []), end="")
+    if label is None:
+        print("note: a flat layout gives no labels; add a label column to the manifest and list it in the "
+              "entry's tasks before running the workflow", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="musicfusion", description=__doc__.split("\n", 1)[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_recommend(subparsers)
+    _add_manifest(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from musicfusion.apps.recommend import RecommendError
+    from musicfusion.plumbing.config import ConfigError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (RecommendError, ConfigError, FileNotFoundError) as err:
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

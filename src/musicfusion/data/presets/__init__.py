@@ -1,0 +1,1 @@
+"""Presets: the embedded datasets built offline from the music21 corpus, and the cleaning of their text."""

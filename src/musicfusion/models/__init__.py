@@ -1,0 +1,1 @@
+"""Models: learners, the network, fusion estimators, building them from params.yaml, tuning and training."""

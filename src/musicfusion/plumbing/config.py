@@ -1,0 +1,107 @@
+"""Loading and resolving ``params.yaml``: the workflow's one source of truth."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from musicfusion import MODALITIES
+from musicfusion.plumbing.paths import PROJECT_ROOT, SCHEMA, Layout
+
+SCHEMA_PATH = PROJECT_ROOT / SCHEMA
+
+
+class ConfigError(ValueError):
+    """A setting in params.yaml is missing or inconsistent."""
+
+
+def load_params(path: str | Path = "params.yaml", overrides: dict | None = None) -> dict:
+    """Read params.yaml, apply top-level overrides, and validate against the schema."""
+    with open(path, encoding="utf-8") as fh:
+        params = yaml.safe_load(fh)
+    params = copy.deepcopy(params)
+    params.update(overrides or {})
+    validate_params(params)
+    return params
+
+
+def validate_params(params: dict, schema_path: Path = SCHEMA_PATH) -> None:
+    import jsonschema
+
+    with open(schema_path, encoding="utf-8") as fh:
+        schema = yaml.safe_load(fh)
+    try:
+        jsonschema.validate(params, schema)
+    except jsonschema.ValidationError as err:
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(f"params.yaml: {where}: {err.message}") from None
+    if params["preprocess"]["min_seconds"] > params["preprocess"]["max_seconds"]:
+        raise ConfigError("params.yaml: preprocess: min_seconds is above max_seconds")
+    resolve_dataset(params)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a dataset lives, what it holds, and whether the workflow builds it."""
+
+    name: str
+    preset: dict | None  # collect.presets entry when built from the corpus
+    manifest: Path
+    modalities: tuple[str, ...]  # the modalities the dataset has (a clip may still lack one)
+    tasks: tuple[str, ...]  # its label columns, one classification task each
+
+    @property
+    def is_preset(self) -> bool:
+        return self.preset is not None
+
+    def has(self, modalities) -> bool:
+        """Whether the dataset has every one of ``modalities`` (a method's, a transfer pair's)."""
+        return set(modalities) <= set(self.modalities)
+
+
+def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
+    """The selected (or named) dataset: a preset, or a user dataset of ``datasets``.
+
+    A preset has every modality and the top-level ``tasks``; a user dataset declares its
+    ``modalities`` and ``tasks`` (by default all three modalities and the top-level tasks).
+    """
+    name = name or str(params["dataset"])
+    presets = params["collect"]["presets"]
+    external = params.get("datasets") or {}
+    if name in presets and name in external:
+        raise ConfigError(f"dataset {name!r} is both a preset and a user dataset; rename one")
+    if name in presets:
+        return DatasetSpec(name, presets[name], Path(Layout(name).manifest), tuple(MODALITIES),
+                           tuple(params["tasks"]))
+    if name in external:
+        entry = external[name]
+        modalities = tuple(m for m in MODALITIES if m in entry.get("modalities", MODALITIES))
+        return DatasetSpec(name, None, Path(entry["manifest"]), modalities, tuple(entry.get("tasks", params["tasks"])))
+    known = sorted(presets) + sorted(external)
+    raise ConfigError(f"dataset {name!r} is neither a preset nor a user dataset; known: {known}")
+
+
+def shard_count(n_clips: int, clips_per_shard: int) -> int:
+    """Shards needed for ``n_clips`` at most ``clips_per_shard`` each (at least one)."""
+    if clips_per_shard < 1:
+        raise ConfigError(f"preprocess.clips_per_shard must be at least 1, not {clips_per_shard}")
+    return max(1, -(-n_clips // clips_per_shard))
+
+
+# Settings of the collect section that cannot change a preset's data.
+NOT_SHAPING_COLLECT = ("presets", "max_workers")
+
+
+def collect_settings(params: dict, preset: str) -> dict:
+    """What building one preset reads: the ``collect`` section with that preset under ``preset``.
+
+    The other presets and the worker count are left out, so changing them rebuilds nothing.
+    """
+    section = params["collect"]
+    if preset not in section["presets"]:
+        raise ConfigError(f"{preset!r} is not a preset; presets: {sorted(section['presets'])}")
+    return {**{k: v for k, v in section.items() if k not in NOT_SHAPING_COLLECT},
+            "preset": section["presets"][preset]}

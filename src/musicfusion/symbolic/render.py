@@ -1,0 +1,139 @@
+"""Turning a list of notes into media: a MIDI file, FluidSynth audio and a piano-roll video."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from musicfusion.symbolic.notes import NoteEvent
+
+TICKS_PER_BEAT = 480
+MIDI_TEMPO_BPM = 120  # the MIDI file's own clock; note times are already in seconds
+
+
+def write_midi(notes: list[NoteEvent], program: int, path: Path, velocity: int = 90) -> None:
+    """Write the notes as a one-track General MIDI file playing ``program``."""
+    import mido
+
+    seconds_per_tick = 60.0 / MIDI_TEMPO_BPM / TICKS_PER_BEAT
+    messages = []
+    for note in notes:
+        on = round(note.start / seconds_per_tick)
+        off = max(on + 1, round(note.end / seconds_per_tick))
+        messages.append((off, 0, note.pitch))  # note-offs sort before note-ons at one tick
+        messages.append((on, 1, note.pitch))
+    messages.sort()
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(MIDI_TEMPO_BPM), time=0))
+    track.append(mido.Message("program_change", program=program, channel=0, time=0))
+    now = 0
+    for tick, is_on, pitch in messages:
+        kind = "note_on" if is_on else "note_off"
+        track.append(mido.Message(kind, note=pitch, velocity=velocity if is_on else 0,
+                                  channel=0, time=tick - now))
+        now = tick
+    midi = mido.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
+    midi.tracks.append(track)
+    midi.save(str(path))
+
+
+def fluidsynth_available() -> bool:
+    return shutil.which("fluidsynth") is not None
+
+
+def render_audio(notes: list[NoteEvent], program: int, soundfont: str | Path, sample_rate: int,
+                 gain: float, clip_seconds: float) -> np.ndarray:
+    """Render notes with FluidSynth; return float32 stereo samples (n, 2) of exactly clip length."""
+    import soundfile as sf
+
+    if not fluidsynth_available():
+        raise RuntimeError("fluidsynth is not installed: run scripts/install.sh (Debian package fluidsynth)")
+    if not Path(soundfont).is_file():
+        raise RuntimeError(f"{soundfont}: soundfont not found (Debian package fluid-soundfont-gm)")
+    with tempfile.TemporaryDirectory(prefix="musicfusion-render-") as tmp:
+        midi_path, wav_path = Path(tmp) / "clip.mid", Path(tmp) / "clip.wav"
+        write_midi(notes, program, midi_path)
+        # -n no MIDI input, -i no shell, -q quiet; chorus and reverb stay on (a real performance
+        # space), both are deterministic in FluidSynth.
+        cmd = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(sample_rate), "-T", "wav",
+               "-O", "float", "-F", str(wav_path), str(soundfont), str(midi_path)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not wav_path.is_file():
+            raise RuntimeError(f"fluidsynth failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+        audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
+    if sr != sample_rate:
+        raise RuntimeError(f"fluidsynth wrote {sr} Hz, expected {sample_rate} Hz")
+    n = int(round(clip_seconds * sample_rate))
+    if len(audio) >= n:
+        return audio[:n]
+    return np.vstack([audio, np.zeros((n - len(audio), audio.shape[1]), dtype=np.float32)])
+
+
+def pitch_class_colours(saturation: float, value: int) -> np.ndarray:
+    """One BGR colour per pitch class (C = red, round the hue circle), uint8 (12, 3).
+
+    Colour follows what the audio carries (pitch class), never how the score was encoded (its
+    parts). A pale saturation keeps every colour's grey level well above the background.
+    """
+    import cv2
+
+    hsv = np.zeros((1, 12, 3), dtype=np.uint8)
+    hsv[0, :, 0] = np.arange(12) * 180 // 12  # OpenCV hue runs 0..179
+    hsv[0, :, 1] = int(round(saturation * 255))
+    hsv[0, :, 2] = value
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0]
+
+
+# Pale enough that the darkest colour (blue) greys to ~140 on a background of 16.
+_PITCH_COLOURS = pitch_class_colours(0.45, 235)
+
+
+def piano_roll_frames(notes: list[NoteEvent], clip_seconds: float, fps: int, width: int, height: int,
+                      window_seconds: float, lowest_pitch: int, highest_pitch: int):
+    """Yield BGR uint8 frames of a scrolling piano roll, the playhead in the middle of the frame.
+
+    Notes are coloured by pitch class (:func:`pitch_class_colours`), whatever part they are in."""
+    import cv2
+
+    px_per_second = width / window_seconds
+    half = width // 2
+    roll_width = int(np.ceil(clip_seconds * px_per_second)) + width
+    span = highest_pitch - lowest_pitch + 1
+    row = height / span
+    roll = np.full((height, roll_width, 3), 16, dtype=np.uint8)
+    for octave_c in range(lowest_pitch + (-lowest_pitch) % 12, highest_pitch + 1, 12):
+        y = int(height - (octave_c - lowest_pitch + 1) * row)
+        roll[y, :] = 48  # a faint line at every C, like the keyboard's octaves
+    for note in notes:
+        if not lowest_pitch <= note.pitch <= highest_pitch:
+            continue
+        x0 = half + int(note.start * px_per_second)
+        x1 = max(x0 + 1, half + int(note.end * px_per_second) - 1)
+        y1 = int(height - (note.pitch - lowest_pitch) * row)
+        y0 = int(y1 - max(row, 2))
+        colour = tuple(int(c) for c in _PITCH_COLOURS[note.pitch % 12])
+        cv2.rectangle(roll, (x0, y0), (x1, y1 - 1), colour, thickness=-1)
+    n_frames = int(round(clip_seconds * fps))
+    for i in range(n_frames):
+        left = int(round(i / fps * px_per_second))
+        frame = roll[:, left:left + width].copy()
+        cv2.line(frame, (half, 0), (half, height - 1), (255, 255, 255), 1)
+        yield frame
+
+
+def write_video(frames, path: Path, fps: int, width: int, height: int) -> None:
+    """Write frames with the mp4v codec, which the pip OpenCV wheel both writes and reads."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f"{path}: OpenCV cannot open an mp4v video writer")
+    try:
+        for frame in frames:
+            writer.write(frame)
+    finally:
+        writer.release()

@@ -1,0 +1,154 @@
+"""The workflow end to end on users' own datasets of the shapes they bring, built here.
+
+- `calls`: audio only, clips of real lengths (0.6 s to 6 s, one too short), a custom task
+  `genre`, no split column, a folder per class turned into a manifest by `musicfusion manifest`;
+- `moods`: audio and text, text missing for some clips, a custom task `mood` with some clips
+  unlabelled, a split column.
+
+Each runs with plain `snakemake --config dataset=NAME` after registering it in params.yaml,
+and its results land in results/NAME/.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+
+from support import copy_project, sine, snakemake
+
+pytestmark = pytest.mark.workflow
+BIN = Path(sys.executable).parent
+SAMPLE_RATE = 16000
+GENRES = {"low": 220.0, "mid": 440.0, "high": 880.0}
+WORDS = {"calm": "quiet slow gentle night", "bright": "sun dance fast morning"}
+
+
+def tone(frequency: float, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A slightly detuned, slightly noisy sine: no two recordings of a class alike."""
+    clean = sine(seconds, SAMPLE_RATE, frequency * (1 + 0.02 * rng.standard_normal()), 0.3)
+    return (clean + 0.01 * rng.standard_normal(len(clean))).astype(np.float32)
+
+
+def run(project: Path, dataset: str, *args: str) -> subprocess.CompletedProcess:
+    return snakemake(project, *args, dataset=dataset)
+
+
+def register(project: Path, name: str, entry: dict) -> None:
+    params_path = project / "params.yaml"
+    params = yaml.safe_load(params_path.read_text())
+    params["datasets"] = {**(params.get("datasets") or {}), name: entry}
+    params["preprocess"]["on_bad_input"] = "skip"  # users' folders hold a bad file now and then
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return copy_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def calls(project, tmp_path_factory) -> Path:
+    """A folder per genre of WAVs of different lengths, one too short; manifest by the command."""
+    root = tmp_path_factory.mktemp("calls")
+    rng = np.random.default_rng(0)
+    for genre, frequency in GENRES.items():
+        (root / genre).mkdir()
+        for i in range(12):
+            seconds = float(rng.uniform(0.6, 6.0))
+            sf.write(root / genre / f"take{i:02d}.wav", tone(frequency, seconds, rng), SAMPLE_RATE)
+    sf.write(root / "low" / "blip.wav", tone(220.0, 0.2, rng), SAMPLE_RATE)  # below min_seconds
+    proc = subprocess.run([str(BIN / "musicfusion"), "manifest", str(root), "--name", "calls",
+                           "--label-column", "genre"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    entry = yaml.safe_load(proc.stdout[proc.stdout.index("datasets:"):])["datasets"]["calls"]
+    assert entry["modalities"] == ["audio"] and entry["tasks"] == ["genre"]
+    register(project, "calls", entry)
+    log = run(project, "calls").stderr
+    # One line per method or pair left out, naming what it needs.
+    assert log.count("early_fusion (needs audio+video+text) is left out") == 1
+    assert log.count("transfer video -> audio is left out") == 1
+    return project
+
+
+@pytest.fixture(scope="module")
+def moods(project, tmp_path_factory) -> Path:
+    """Audio and text, text missing for a quarter of the clips, some clips unlabelled."""
+    root = tmp_path_factory.mktemp("moods")
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(40):
+        mood = "calm" if i % 2 else "bright"
+        clip = f"m{i:02d}"
+        sf.write(root / f"{clip}.wav", tone(300.0 if mood == "calm" else 600.0, 2.0, rng), SAMPLE_RATE)
+        has_text = i % 4 != 0
+        if has_text:
+            (root / f"{clip}.txt").write_text(f"{WORDS[mood]} {clip}\n", encoding="utf-8")
+        rows.append({"clip_id": clip, "split": ["train", "train", "train", "validation", "test"][i % 5],
+                     "mood": "" if i in (5, 6) else mood, "audio_path": f"{clip}.wav",
+                     "text_path": f"{clip}.txt" if has_text else ""})
+    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    register(project, "moods", {"manifest": str(root / "manifest.csv"), "modalities": ["audio", "text"],
+                                "tasks": ["mood"]})
+    run(project, "moods")
+    return project
+
+
+def test_audio_only_variable_length_dataset_runs_with_its_own_task(calls):
+    summary = pd.read_csv(calls / "results/calls/summary.csv")
+    assert set(summary["method"]) == {"audio_only", "audio_control"}  # the others need video or text
+    assert set(summary["task"]) == {"genre"}
+    audio = summary.set_index("method").loc["audio_only"]
+    assert audio["n_test_clips"] == 36 and audio["recall_macro"] > 0.9  # three tones, well apart
+    bad = pd.read_csv(calls / "data/interim/calls/bad_clips.csv")
+    assert bad["clip_id"].tolist() == ["low__blip"] and "too short" in bad["problem"].iloc[0]
+    clips = pd.read_csv(calls / "data/processed/calls/features/clips.csv")
+    assert set(clips["split"]) == {"train", "validation", "test"}  # split by the workflow itself
+    assert not (calls / "results/calls/transfer.csv").exists()  # no pair of modalities to map
+
+
+def test_audio_and_partial_text_dataset_uses_every_clip_a_method_can(moods):
+    summary = pd.read_csv(moods / "results/moods/summary.csv").set_index("method")
+    assert set(summary.index) == {"audio_only", "audio_control", "text_only", "text_control"}
+    # 40 clips, 2 of them unlabelled; text is absent for 10 others: every method is scored on all
+    # 38 labelled clips, the text baseline giving no prediction (an error) for the 10
+    assert summary.loc["audio_only", "n_test_clips"] == 38
+    assert summary.loc["text_only", "n_test_clips"] == 38
+    natural = pd.read_csv(moods / "results/moods/robustness.csv")
+    natural = natural[natural["perturbation"] == "natural_absence"].set_index("method")
+    assert set(natural["modality"]) == {"text"}
+    assert natural.loc["text_only", "coverage"] == 0.0 and natural.loc["audio_only", "coverage"] == 1.0
+    assert natural.loc["text_only", "n_test"] == 2 * 10  # each clip lacking text tested once per repetition
+    absent = pd.read_csv(moods / "data/interim/moods/absent.csv")
+    assert len(absent) == 10 and set(absent["modality"]) == {"text"}
+    assert pd.read_csv(moods / "data/interim/moods/bad_clips.csv").empty
+    significance = pd.read_csv(moods / "results/moods/significance.csv")
+    assert set(significance["comparison"]) == {"modality_vs_control"}
+    transfer = pd.read_csv(moods / "results/moods/transfer.csv")
+    assert set(zip(transfer["source"], transfer["target"])) == {("text", "audio"), ("audio", "text")}
+    assert "mood_precision@5" in transfer.columns
+
+
+def test_a_user_dataset_has_its_own_reference_and_mlflow_runs(calls):
+    run(calls, "calls", "update_reference")
+    assert (calls / "reference/calls/summary.csv").is_file()
+    assert "Reproduced" in run(calls, "calls", "reproduce").stderr
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{calls / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("musicfusion")
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.method = 'audio_only' and tags.kind = 'fusion'")
+    # One run for its one task, carrying the dataset's name (beside any other dataset's runs).
+    assert [d.dataset.name for r in runs for d in r.inputs.dataset_inputs].count("calls") == 1
+
+
+def test_two_datasets_sit_side_by_side(calls, moods):
+    assert (calls / "results/calls/summary.csv").is_file() and (moods / "results/moods/summary.csv").is_file()
+    assert (calls / "models/calls/audio_only/model.pkl").is_file()
+    assert (moods / "models/moods/text_only/model.pkl").is_file()

@@ -1,0 +1,76 @@
+"""What the tests share: running Snakemake on a private copy of the project, and test media."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# What a private copy of the project needs to run the workflow.
+PROJECT_FILES = ["Snakefile", "params.yaml", "workflow", "profiles", ".dvc/config", ".dvcignore", ".gitignore"]
+
+
+# --- Snakemake on a project copy ------------------------------------------------------------
+
+def snakemake_command(*args: str, cores: int = 2, dataset: str = "tiny") -> list[str]:
+    """``snakemake --cores N ARGS --config dataset=DATASET``: targets and flags go before
+    --config, which takes every word after it as a key=value pair."""
+    return [str(BIN / "snakemake"), "--cores", str(cores), *args, "--config", f"dataset={dataset}"]
+
+
+def project_environment(env: dict | None = None) -> dict:
+    """The test process's environment for a run that logs to the project's own MLflow store
+    (unless ``env`` says otherwise)."""
+    run_env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    run_env.update(env or {})
+    return run_env
+
+
+def snakemake(workdir: Path, *args: str, cores: int = 2, dataset: str = "tiny", env: dict | None = None,
+              expect_success: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake in ``workdir``; unless told otherwise, assert it succeeded (showing its output)."""
+    proc = subprocess.run(snakemake_command(*args, cores=cores, dataset=dataset), cwd=workdir, capture_output=True,
+                          text=True, env=project_environment(env), check=False)
+    if expect_success:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def planned_jobs(workdir: Path, *args: str) -> set[str]:
+    """The rules a dry run would execute."""
+    out = snakemake(workdir, "-n", "--quiet", "rules", *args).stdout
+    rows = [line.split() for line in out.splitlines()]
+    return {r[0] for r in rows if len(r) == 2 and r[1].isdigit() and r[0] not in ("job", "total")}
+
+
+def copy_project(work: Path) -> Path:
+    """A git repository at ``work`` holding the workflow files of this project, nothing built."""
+    for name in PROJECT_FILES:
+        src, dst = PROJECT_ROOT / name, work / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():  # profiles -> workflow/profiles, kept a link as in the repository
+            dst.symlink_to(os.readlink(src))
+        else:
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    return work
+
+
+def copy_run(run: Path, work: Path) -> Path:
+    """A private copy of a finished project (symlinks kept as links, Snakemake's metadata too)."""
+    shutil.copytree(run, work, symlinks=True)
+    return work
+
+
+# --- test media -------------------------------------------------------------------------------
+
+def sine(seconds: float, rate: int, freq: float = 440.0, amplitude: float = 0.1) -> np.ndarray:
+    """A float32 sine of ``seconds`` at ``rate`` samples a second."""
+    t = np.arange(int(round(seconds * rate))) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
