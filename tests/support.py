@@ -74,3 +74,15 @@ def sine(seconds: float, rate: int, freq: float = 440.0, amplitude: float = 0.1)
     """A float32 sine of ``seconds`` at ``rate`` samples a second."""
     t = np.arange(int(round(seconds * rate))) / rate
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def melody_score(quarter_length: float = 1.0, pitches=("C4", "E4", "G4", "C5"), tempo_mark: float | None = None):
+    """A one-part music21 score of ``pitches``, each ``quarter_length`` long (a metronome mark if asked)."""
+    from music21 import note, stream, tempo
+
+    part = stream.Part()
+    if tempo_mark is not None:
+        part.append(tempo.MetronomeMark(number=tempo_mark))
+    for pitch in pitches:
+        part.append(note.Note(pitch, quarterLength=quarter_length))
+    return stream.Score([part])

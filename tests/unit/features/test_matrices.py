@@ -6,10 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicfusion.data.clip_table import clip_table, describe_dataset
 from musicfusion.features.matrices import load_features
-from musicfusion.features.shards import extract_control_shard, extract_shard, gather
-from musicfusion.features.text import fit_on_split
 from musicfusion.plumbing.files import read_table, save_npz, write_csv
 
 SEED = 0
@@ -18,16 +15,6 @@ FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 # features.text of params.yaml, with min_df 1 so that a word seen once in training is kept
 TEXT_PARAMS = {"analyzer": "char_wb", "ngram_range": [2, 4], "min_df": 1, "max_features": 5000,
                "sublinear_tf": True}
-
-
-def shard(ids, X, names=("f0", "f1")) -> dict:
-    return {"clip_ids": np.array(ids, dtype=str), "X": np.asarray(X, dtype=np.float32),
-            "feature_names": np.array(names, dtype=str)}
-
-
-def empty_shard() -> dict:
-    return {"clip_ids": np.array([], dtype=str), "X": np.zeros((0, 0), np.float32),
-            "feature_names": np.array([], dtype=str)}
 
 
 def make_manifest() -> pd.DataFrame:
@@ -42,63 +29,6 @@ def make_manifest() -> pd.DataFrame:
     })
 
 
-def test_gather_sorts_rows_by_clip_id_across_shards_and_skips_empty_shards():
-    parts = [shard(["c3", "c1"], [[3, 3], [1, 1]]), empty_shard(),
-             shard(["c2", "c0"], [[2, 2], [0, 0]])]
-    out = gather(parts)
-    assert out["clip_ids"].tolist() == ["c0", "c1", "c2", "c3"]
-    assert out["X"][:, 0].tolist() == [0, 1, 2, 3]  # rows moved with their ids
-    assert out["feature_names"].tolist() == ["f0", "f1"]
-    # an empty shard first (no feature names): the names come from a shard with clips
-    assert gather([empty_shard(), *parts])["feature_names"].tolist() == ["f0", "f1"]
-
-
-def test_gather_raises_naming_what_when_every_shard_is_empty():
-    with pytest.raises(ValueError, match="video features: every shard is empty"):
-        gather([empty_shard(), empty_shard()], what="video features")
-
-
-def test_extract_shard_refuses_text():
-    with pytest.raises(ValueError, match="'text'"):
-        extract_shard("text", {"clip_ids": np.array(["c1"]), "text": np.array(["a b"])}, TEXT_PARAMS)
-
-
-def test_extract_shard_of_an_empty_shard_is_skipped_by_gather():
-    empty = extract_shard("audio", {"clip_ids": np.array([], dtype=str)}, {}, sample_rate=22050)
-    assert empty["X"].shape == (0, 0) and empty["X"].dtype == np.float32
-    out = gather([empty, shard(["c2", "c1"], [[2, 2], [1, 1]])], what="audio")
-    assert out["clip_ids"].tolist() == ["c1", "c2"]
-
-
-def test_clip_table_lists_surviving_clips_with_their_modalities_split_labels_and_title():
-    manifest = make_manifest()
-    audio = [np.array(["c05", "c02"]), np.array(["c01", "c03"])]  # c04 and c06 did not survive
-    text = [np.array(["c02"]), np.array(["c01", "c03"])]  # c05 has no text
-    table = clip_table({"audio": audio, "text": text}, manifest, TASKS, FRACTIONS, SEED)
-    assert list(table.columns) == ["clip_id", "split", "has_audio", "has_text", "style", "instrument", "title"]
-    assert table["clip_id"].tolist() == ["c01", "c02", "c03", "c05"]
-    assert table["has_text"].tolist() == [True, True, True, False] and table["has_audio"].all()
-    by_id = manifest.set_index("clip_id")
-    for column in ("split", "style", "instrument", "title"):
-        assert table[column].tolist() == by_id.loc[table["clip_id"], column].tolist()
-    grouped = clip_table({"audio": audio}, manifest.assign(group=["w1", "w1", "w2", "w3", "w3", "w4"]), TASKS,
-                         FRACTIONS, SEED)
-    assert grouped["group"].tolist() == ["w3", "w1", "w3", "w1"]  # the group travels with its clips
-    with pytest.raises(ValueError, match="no clip survived"):
-        clip_table({"audio": [np.array([], dtype=str)]}, manifest, TASKS, FRACTIONS, SEED)
-
-
-def test_clip_table_splits_a_manifest_without_a_split_column():
-    manifest = pd.DataFrame({"clip_id": [f"c{i:02d}" for i in range(40)], "genre": ["a", "b"] * 20,
-                             "group": [f"w{i // 2}" for i in range(40)]})
-    ids = {"audio": [manifest["clip_id"].to_numpy()]}
-    table = clip_table(ids, manifest, ["genre"], FRACTIONS, SEED)
-    assert table["split"].value_counts().to_dict() == pytest.approx({"train": 24, "validation": 8, "test": 8}, abs=4)
-    assert (table.groupby("group")["split"].nunique() == 1).all()  # grouped
-    again = clip_table(ids, manifest, ["genre"], FRACTIONS, SEED)
-    assert table["split"].tolist() == again["split"].tolist()  # seeded
-
-
 def test_load_features_keeps_the_clips_that_have_every_asked_modality(tmp_path):
     ids = ["c1", "c2", "c3", "c4"]
     write_features(tmp_path, ids, np.random.default_rng(SEED))
@@ -110,60 +40,6 @@ def test_load_features_keeps_the_clips_that_have_every_asked_modality(tmp_path):
     assert kept["clip_id"].tolist() == ["c1", "c3", "c4"] and np.array_equal(X["text"], text)
     X, kept = load_features(tmp_path, ["audio"])
     assert kept["clip_id"].tolist() == ids and len(X["audio"]) == 4
-
-
-def text_shards() -> list[dict]:
-    """Titles of make_manifest's clips in two shards; 'zwqxj' appears only in a test title."""
-    return [{"clip_ids": np.array(["c05", "c02", "c04"]),
-             "text": np.array(["zwqxj zwqxj", "chorale hymn", "ballad song"])},
-            {"clip_ids": np.array(["c01", "c03", "c06"]),
-             "text": np.array(["chorale hymn", "song dance", "hymn chorale zwqxj"])}]
-
-
-def test_extract_text_fits_the_vocabulary_on_training_clips_only():
-    data, vectorizer = fit_on_split(text_shards(), make_manifest(), TEXT_PARAMS)
-    names = data["feature_names"].tolist()
-    assert names == vectorizer.get_feature_names_out().tolist()
-    assert "hym" in names and " so" in names  # from training titles
-    # 'zwqxj' (test only) and 'ballad' (validation only) are not features
-    assert not [n for n in names if set(n) & set("zwqxjb")]
-    assert set(vectorizer.vocabulary_) == set(
-        vectorizer.build_analyzer()("chorale hymn") + vectorizer.build_analyzer()("song dance"))
-    assert data["clip_ids"].tolist() == ["c01", "c02", "c03", "c04", "c05", "c06"]  # sorted by clip id
-    assert data["X"].dtype == np.float32 and data["X"].shape == (6, len(names))
-    rows = dict(zip(data["clip_ids"], data["X"]))
-    assert not rows["c05"].any()  # only unseen words: an empty row
-    assert rows["c04"].any()  # 'song' shares n-grams with training text
-    assert np.allclose(rows["c06"], vectorizer.transform(["hymn chorale zwqxj"]).toarray()[0])
-    assert np.allclose(rows["c01"], rows["c02"])  # same title, same row
-
-
-def test_extract_text_uses_the_given_split_table():
-    manifest = make_manifest()
-    resplit = manifest.assign(split=["train", "test", "train", "test", "validation", "validation"])
-    data, _ = fit_on_split(text_shards(), resplit, TEXT_PARAMS)
-    names = data["feature_names"].tolist()
-    assert "zwq" in names and "bal" in names  # c05 and c04 train in this split
-    assert "hym" not in names  # hymn is only in c01, c02, c06: none of them train here
-
-
-def test_extract_text_without_training_clips_names_the_table():
-    no_train = make_manifest().assign(split="test")
-    with pytest.raises(ValueError, match="repeat-2/clips.csv: no training clip"):
-        fit_on_split(text_shards(), no_train, TEXT_PARAMS, where="repeat-2/clips.csv")
-
-
-def test_describe_dataset_counts_clips_per_label_and_split():
-    clips = make_manifest()
-    table = describe_dataset(clips, ["style", "instrument"])
-    assert list(table.columns) == ["task", "label", "train", "validation", "test", "total"]
-    rows = {(r.task, r.label): (r.train, r.validation, r.test, r.total) for r in table.itertuples()}
-    assert rows == {("style", "chorale"): (2, 0, 1, 3), ("style", "folk"): (1, 1, 1, 3),
-                    ("instrument", "organ"): (1, 1, 1, 3), ("instrument", "piano"): (2, 0, 1, 3)}
-    # a split with no clips at all still gets its column of zeros
-    only_train = describe_dataset(clips[clips["split"] == "train"], ["style"])
-    assert only_train[["validation", "test"]].to_numpy().tolist() == [[0, 0], [0, 0]]
-    assert only_train["total"].tolist() == [2, 1]
 
 
 def write_features(feature_dir, ids: list[str], rng: np.random.Generator) -> dict:
@@ -217,17 +93,6 @@ def test_load_features_of_the_control_set_reads_the_controls(tmp_path):
     assert np.array_equal(X["text"], controls)
     with pytest.raises(ValueError, match="unknown feature set"):
         load_features(tmp_path, ["text"], feature_set="shortcut")
-
-
-def test_extract_control_shard_gives_named_controls_per_clip():
-    shard = {"clip_ids": np.array(["a", "b"]), "text": np.array(["nun ruhen alle waelder", "kunzi"])}
-    out = extract_control_shard("text", shard, {"languages": ["de", "en"]}, 22050, 5)
-    assert out["X"].shape[0] == 2 and "n_chars" in out["feature_names"].tolist()
-    assert out["X"][:, list(out["feature_names"]).index("n_chars")].tolist() == [22.0, 5.0]
-    empty = extract_control_shard("audio", {"clip_ids": np.array([], dtype=str)}, {}, 22050, 5)
-    assert empty["X"].shape == (0, 0)
-    with pytest.raises(ValueError, match="no feature extractor for modality .lyrics."):
-        extract_control_shard("lyrics", shard, {}, 22050, 5)
 
 
 def test_load_features_aligns_rows_by_clip_id_and_names_a_missing_clip(tmp_path):
