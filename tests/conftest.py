@@ -8,10 +8,13 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from musicfusion.models.methods import build_method
 from musicfusion.plumbing.config import load_params
 
+from small_learners import LEARNERS
 from support import PROJECT_ROOT, copy_project, snakemake
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".numba-cache"))
@@ -49,3 +52,20 @@ def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
     shutil.copytree(tiny_dataset, work / "data/raw/tiny")
     snakemake(work)
     return work
+
+
+@pytest.fixture()
+def curve(tmp_path) -> Path:
+    path = tmp_path / "recall_at_k.png"
+    path.write_bytes(b"\x89PNG")
+    return path
+
+
+@pytest.fixture(scope="module")
+def late_fusion():
+    """A late-fusion method fitted on a small synthetic set (what the tracking tests log)."""
+    rng = np.random.default_rng(0)
+    y = np.array(["a", "b"] * 20)
+    X = {"audio": rng.normal(size=(40, 3)) + (y == "a")[:, None], "text": rng.normal(size=(40, 2))}
+    method = {"type": "late_fusion", "modalities": ["audio", "text"], "learner": "logistic", "weight_step": 0.5}
+    return build_method(method, 0, LEARNERS).fit(X, y, X, y)

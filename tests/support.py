@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,13 @@ def copy_run(run: Path, work: Path) -> Path:
     """A private copy of a finished project (symlinks kept as links, Snakemake's metadata too)."""
     shutil.copytree(run, work, symlinks=True)
     return work
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # --- test media -------------------------------------------------------------------------------

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from musicfusion.models.methods import build_method
 from musicfusion.tracking.store import init_store
 
-from small_learners import LEARNERS
 from tracking_cases import EXPERIMENT
 
 
@@ -27,12 +24,3 @@ def store(database, request):
     experiment = f"{EXPERIMENT}-{request.node.name}"
     init_store(uri, experiment, root=root)
     yield uri, mlflow.MlflowClient(tracking_uri=uri), experiment
-
-
-@pytest.fixture(scope="module")
-def late_fusion():
-    rng = np.random.default_rng(0)
-    y = np.array(["a", "b"] * 20)
-    X = {"audio": rng.normal(size=(40, 3)) + (y == "a")[:, None], "text": rng.normal(size=(40, 2))}
-    method = {"type": "late_fusion", "modalities": ["audio", "text"], "learner": "logistic", "weight_step": 0.5}
-    return build_method(method, 0, LEARNERS).fit(X, y, X, y)
