@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A single-node SLURM cluster on this machine, to try workflow/profiles/slurm/ and for
-# tests/test_slurm.py. Debian 12 with Slurm 22.05 and MUNGE, as root:
+# tests/e2e/test_slurm.py. Debian 12 with Slurm 22.05 and MUNGE, as root:
 #
 #   apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge
 #   sudo scripts/slurm_local.sh start     # writes /etc/slurm/slurm.conf, starts munged, slurmctld, slurmd

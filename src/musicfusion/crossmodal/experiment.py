@@ -148,8 +148,8 @@ def run_pair(source: str, target: str, X: dict[str, np.ndarray], clips: pd.DataF
              seed: int, label: str, dataset: str | None = None) -> PairResult:
     """Fit and evaluate every configured mapping of one (source -> target) pair.
 
-    ``X`` holds both modalities' feature matrices, rows aligned with ``clips`` (the featurestore's
-    clips.csv). ``transfer_params`` needs ``methods`` (name -> ``transfer.methods`` entry),
+    ``X`` holds both modalities' feature matrices, rows aligned with ``clips`` (the
+    clip table, clips.csv). ``transfer_params`` needs ``methods`` (name -> ``transfer.methods`` entry),
     ``pca_components``, ``recall_at`` and ``permutations`` (the ``transfer`` section of
     params.yaml will do). ``label`` names the task whose labels class-level precision counts.
     Deterministic for a given seed.

@@ -1,7 +1,7 @@
 """musicfusion recommend: queries turned into features as the workflow does, ranked with the best mapping.
 
-A small synthetic project (features in the featurestore layout, mappings fitted by run_pair) keeps
-these tests fast; tests/test_workflow.py runs the command on the real tiny workflow outputs.
+A small synthetic project (features in the processed-features layout, mappings fitted by run_pair) keeps
+these tests fast; tests/e2e/test_workflow.py runs the command on the real tiny workflow outputs.
 """
 
 from __future__ import annotations

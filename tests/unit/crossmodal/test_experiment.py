@@ -46,7 +46,7 @@ SEED = 7
 
 
 def write_feature_store(folder: Path, seed: int = 0, related: bool = True) -> Path:
-    """Features in the featurestore layout where the target is a linear function of the source
+    """Features in the processed-features layout (musicfusion.plumbing.paths) where the target is a linear function of the source
     (``related``) or independent Gaussian noise (not related: retrieval can only be at chance)."""
     rng = np.random.default_rng(seed)
     n = sum(SPLIT_SIZES.values())
