@@ -48,9 +48,18 @@ def register(project: Path, name: str, entry: dict) -> None:
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+# The shapes of users' datasets checked here do not depend on repeating the folds: the project of
+# these tests runs one repetition of the folds (the repeated protocol is checked on `tiny`).
+REPETITIONS = 1
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    return copy_project(tmp_path_factory.mktemp("project"))
+    work = copy_project(tmp_path_factory.mktemp("project"))
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["evaluate"]["repetitions"] = REPETITIONS
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return work
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +133,7 @@ def test_audio_and_partial_text_dataset_uses_every_clip_a_method_can(moods):
     natural = natural[natural["perturbation"] == "natural_absence"].set_index("method")
     assert set(natural["modality"]) == {"text"}
     assert natural.loc["text_only", "coverage"] == 0.0 and natural.loc["audio_only", "coverage"] == 1.0
-    assert natural.loc["text_only", "n_test"] == 2 * 10  # each clip lacking text tested once per repetition
+    assert natural.loc["text_only", "n_test"] == REPETITIONS * 10  # each clip lacking text tested once per repetition
     absent = pd.read_csv(moods / "data/interim/moods/absent.csv")
     assert len(absent) == 10 and set(absent["modality"]) == {"text"}
     assert pd.read_csv(moods / "data/interim/moods/bad_clips.csv").empty
