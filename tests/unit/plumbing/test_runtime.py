@@ -1,4 +1,4 @@
-"""Job environment: pinned thread pools whatever the user set, numba's cache, progress lines."""
+"""Job environment: pinned thread pools whatever the user set, numba's and XLA's caches, progress lines."""
 
 from __future__ import annotations
 
@@ -29,6 +29,30 @@ def test_thread_counts_override_the_users_and_other_xla_flags_survive(tmp_path):
 def test_numba_caches_in_the_project_unless_the_user_chose_a_folder(tmp_path):
     assert job_environment({}, tmp_path)["NUMBA_CACHE_DIR"] == str(tmp_path.resolve() / ".numba-cache")
     assert job_environment({"NUMBA_CACHE_DIR": "/scratch/numba"}, tmp_path)["NUMBA_CACHE_DIR"] == "/scratch/numba"
+
+
+def test_xla_caches_in_the_project_unless_the_user_chose_a_folder(tmp_path):
+    env = job_environment({}, tmp_path)
+    assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path.resolve() / ".jax-cache")
+    assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"  # every program, however quick to compile
+    chosen = job_environment({"JAX_COMPILATION_CACHE_DIR": "/scratch/xla"}, tmp_path)
+    assert chosen["JAX_COMPILATION_CACHE_DIR"] == "/scratch/xla"
+
+
+def test_a_network_trained_from_the_xla_cache_is_the_same_bit_for_bit(tmp_path):
+    """Two jobs, the second finding the first's compiled programs: the same weights to the last bit."""
+    env = {**os.environ, **job_environment(dict(os.environ), tmp_path)}
+    fit = ("import numpy as np; from musicfusion.models.network import NeuralNetwork; "
+           "rng = np.random.default_rng(0); X = rng.normal(size=(30, 12)).astype(np.float32); "
+           "m = NeuralNetwork(hidden_units=8, epochs=20, random_state=0).fit(X, rng.integers(0, 3, 30)); "
+           "print(m.hidden_weights_.tobytes().hex(), m.loss_curve_.tobytes().hex())")
+    cache = tmp_path / ".jax-cache"
+    cache.mkdir()
+    first = subprocess.run([sys.executable, "-c", fit], env=env, capture_output=True, text=True, check=True).stdout
+    cached = sorted(p.name for p in cache.iterdir())
+    assert cached  # the first job stored its programs
+    again = subprocess.run([sys.executable, "-c", fit], env=env, capture_output=True, text=True, check=True).stdout
+    assert again == first and sorted(p.name for p in cache.iterdir()) == cached  # found, not compiled again
 
 
 def test_a_job_started_with_the_environment_runs_one_thread_per_pool(tmp_path):
