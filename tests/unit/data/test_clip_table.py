@@ -9,21 +9,13 @@ import pytest
 
 from musicfusion.data.clip_table import clip_table, describe_dataset
 
+from clip_cases import make_manifest
+
 SEED = 0
 TASKS = ["style", "instrument"]
 FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 
 
-def make_manifest() -> pd.DataFrame:
-    """Six clips in no particular order, with paths the clip table must leave out."""
-    return pd.DataFrame({
-        "clip_id": ["c05", "c02", "c04", "c01", "c03", "c06"],
-        "split": ["test", "train", "validation", "train", "train", "test"],
-        "style": ["folk", "chorale", "folk", "chorale", "folk", "chorale"],
-        "instrument": ["piano", "organ", "organ", "piano", "piano", "organ"],
-        "title": ["Reel 5", "Chorale 2", "Ballad 4", "Chorale 1", "Song 3", "Chorale 6"],
-        "audio_path": [f"audio/c0{i}.wav" for i in (5, 2, 4, 1, 3, 6)],
-    })
 
 
 def test_clip_table_lists_surviving_clips_with_their_modalities_split_labels_and_title():

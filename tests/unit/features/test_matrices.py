@@ -1,4 +1,4 @@
-"""Feature matrices: gathering shards, the clip table, text fitted on train, and loading aligned files."""
+"""Feature matrices loaded from their files, rows aligned with a clip table."""
 
 from __future__ import annotations
 
@@ -10,23 +10,6 @@ from musicfusion.features.matrices import load_features
 from musicfusion.plumbing.files import read_table, save_npz, write_csv
 
 SEED = 0
-TASKS = ["style", "instrument"]
-FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
-# features.text of params.yaml, with min_df 1 so that a word seen once in training is kept
-TEXT_PARAMS = {"analyzer": "char_wb", "ngram_range": [2, 4], "min_df": 1, "max_features": 5000,
-               "sublinear_tf": True}
-
-
-def make_manifest() -> pd.DataFrame:
-    """Six clips in no particular order, with paths the clip table must leave out."""
-    return pd.DataFrame({
-        "clip_id": ["c05", "c02", "c04", "c01", "c03", "c06"],
-        "split": ["test", "train", "validation", "train", "train", "test"],
-        "style": ["folk", "chorale", "folk", "chorale", "folk", "chorale"],
-        "instrument": ["piano", "organ", "organ", "piano", "piano", "organ"],
-        "title": ["Reel 5", "Chorale 2", "Ballad 4", "Chorale 1", "Song 3", "Chorale 6"],
-        "audio_path": [f"audio/c0{i}.wav" for i in (5, 2, 4, 1, 3, 6)],
-    })
 
 
 def test_load_features_keeps_the_clips_that_have_every_asked_modality(tmp_path):

@@ -7,9 +7,8 @@ import pytest
 
 from musicfusion.features.shards import extract_control_shard, extract_shard, gather
 
-# features.text of params.yaml, with min_df 1 so that a word seen once in training is kept
-TEXT_PARAMS = {"analyzer": "char_wb", "ngram_range": [2, 4], "min_df": 1, "max_features": 5000,
-               "sublinear_tf": True}
+from clip_cases import TEXT_PARAMS
+
 
 def shard(ids, X, names=("f0", "f1")) -> dict:
     return {"clip_ids": np.array(ids, dtype=str), "X": np.asarray(X, dtype=np.float32),

@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from musicfusion.features.text import fit_on_split
 
-# features.text of params.yaml, with min_df 1 so that a word seen once in training is kept
-TEXT_PARAMS = {"analyzer": "char_wb", "ngram_range": [2, 4], "min_df": 1, "max_features": 5000,
-               "sublinear_tf": True}
-
-
-def make_manifest() -> pd.DataFrame:
-    """Six clips in no particular order (as the clip table's tests have them)."""
-    return pd.DataFrame({
-        "clip_id": ["c05", "c02", "c04", "c01", "c03", "c06"],
-        "split": ["test", "train", "validation", "train", "train", "test"],
-        "style": ["folk", "chorale", "folk", "chorale", "folk", "chorale"],
-        "instrument": ["piano", "organ", "organ", "piano", "piano", "organ"],
-        "title": ["Reel 5", "Chorale 2", "Ballad 4", "Chorale 1", "Song 3", "Chorale 6"],
-        "audio_path": [f"audio/c0{i}.wav" for i in (5, 2, 4, 1, 3, 6)],
-    })
+from clip_cases import TEXT_PARAMS, make_manifest
 
 
 def text_shards() -> list[dict]:
