@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def pytest_sessionfinish(session, exitstatus):
     """A run still going when the session ends (its tests deselected or failed early) is stopped."""
     started = session.config.stash.get(_BACKGROUND, None)
     if started and started["process"].poll() is None:
-        os.killpg(started["process"].pid, 9)
+        os.killpg(started["process"].pid, signal.SIGKILL)
         started["process"].wait()
 
 

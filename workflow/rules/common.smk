@@ -7,7 +7,7 @@ from snakemake.utils import validate
 
 from musicfusion import MODALITIES
 from musicfusion.features.registry import extractor, shard_modalities
-from musicfusion.plumbing.paths import Layout
+from musicfusion.plumbing.paths import Layout, feature_file
 from musicfusion.data.manifest import dataset_clip_count
 from musicfusion.plumbing.config import collect_settings, resolve_dataset, shard_count
 from musicfusion.plumbing.runtime import pin_job_environment
@@ -121,9 +121,10 @@ def method_inputs(wildcards):
     method = config["methods"][wildcards.method]
     folds = [f"{FEATURES}/fold-{i}/clips.csv" for i in FOLDS]
     if method["type"] == "control":
-        return folds + [f"{FEATURES}/control/{m}.npz" for m in method["modalities"]]
-    files = [f"{FEATURES}/{m}.npz" for m in method["modalities"] if not extractor(m).per_fold]
-    files += [f"{FEATURES}/fold-{i}/{m}.npz" for m in method["modalities"] if extractor(m).per_fold for i in FOLDS]
+        return folds + [str(feature_file(FEATURES, m, feature_set="control")) for m in method["modalities"]]
+    files = [str(feature_file(FEATURES, m)) for m in method["modalities"] if not extractor(m).per_fold]
+    files += [str(feature_file(FEATURES, m, i, per_fold=True)) for m in method["modalities"]
+              if extractor(m).per_fold for i in FOLDS]
     return folds + files
 
 

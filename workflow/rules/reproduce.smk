@@ -1,7 +1,7 @@
 # Reproduce: `snakemake reproduce` builds whatever is missing, then compares the result tables
 # with the committed reference for the dataset (reference/<dataset>/) within a tolerance.
 
-REFERENCE_DIR = f"{config['reproduce']['reference_dir']}/{DATASET.name}"
+REFERENCE_DIR = LAYOUT.reference(config["reproduce"]["reference_dir"])
 # transfer.csv only where the dataset has a pair of modalities to map.
 REFERENCE_TABLES = [f"{RESULTS}/summary.csv", f"{RESULTS}/significance.csv", f"{RESULTS}/robustness.csv"]
 REFERENCE_TABLES += [t for t in transfer_outputs() if Path(t).name == "transfer.csv"]

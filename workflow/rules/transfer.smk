@@ -13,7 +13,7 @@ rule transfer:
         curve=report(f"{RESULTS}/transfer/{{source}}_to_{{target}}/recall_at_k.png",
                      caption="../report/transfer_pair.rst", category="Transfer",
                      subcategory="{source} to {target}"),
-        model=f"{MODELS}/transfer/{{source}}_to_{{target}}.pkl",
+        model=LAYOUT.transfer_model("{source}_to_{target}"),
     log:
         f"logs/transfer/{DATASET.name}/{{source}}_to_{{target}}.log",
     benchmark:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from musicfusion import MEDIA_KEYS
-from musicfusion.features.shards import split_ragged
+from musicfusion.features.shards import shard_clips
 
 # Grey levels of an 8-bit frame.
 GREY_MAX = 255
@@ -109,13 +109,11 @@ def perturb_shard(modality: str, shard: dict, perturbation: str, level: float, s
     owner, function = PERTURBATIONS[perturbation]
     if owner != modality:
         raise ValueError(f"perturbation {perturbation!r} applies to {owner}, not {modality}")
-    ids = shard["clip_ids"]
-    key = MEDIA_KEYS[modality]
+    ids, key = shard["clip_ids"], MEDIA_KEYS[modality]
+    clips = [function(clip, level, clip_rng(seed, perturbation, level, c))
+             for c, clip in zip(ids, shard_clips(shard, modality))]
     if "lengths" not in shard:  # one text per clip
-        texts = [function(str(t), level, clip_rng(seed, perturbation, level, c)) for c, t in zip(ids, shard[key])]
-        return {"clip_ids": ids, key: np.array(texts, dtype=str)}
-    clips = [function(media, level, clip_rng(seed, perturbation, level, c))
-             for c, media in zip(ids, split_ragged(shard[key], shard["lengths"]))]
+        return {"clip_ids": ids, key: np.array(clips, dtype=str)}
     # Every perturbation keeps a clip's length.
     data = np.concatenate(clips).astype(shard[key].dtype, copy=False) if clips else shard[key]
     return {"clip_ids": ids, key: data, "lengths": shard["lengths"]}

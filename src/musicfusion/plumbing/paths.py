@@ -21,7 +21,6 @@ from pathlib import Path
 # The project folder of a source checkout (the package is installed in editable mode).
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = "workflow/schemas/params.schema.yaml"
-REFERENCE = "reference"
 # Feature sets a method can read: its modalities' own features, or their shortcut controls.
 FEATURE_SETS = ("content", "control")
 
@@ -87,7 +86,8 @@ class Layout:
     def transfer_model(self, pair: str) -> str:
         return f"{self.models}/transfer/{pair}.pkl"
 
-    def reference(self, reference_dir: str = REFERENCE) -> str:
+    def reference(self, reference_dir: str) -> str:
+        """The dataset's committed reference tables, in params.yaml's ``reproduce.reference_dir``."""
         return self._path(reference_dir, self.dataset)
 
 
