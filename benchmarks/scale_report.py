@@ -68,15 +68,18 @@ def link_media(manifest: pd.DataFrame, source_root: Path, root: Path) -> int:
 
 def job_times(benchmarks: Path, dataset: str) -> pd.DataFrame:
     """Every job of ``dataset`` that wrote a Snakemake benchmark file under ``benchmarks``
-    (results/benchmarks/<rule>/<dataset>/...): rule, job, seconds, peak RSS in MB."""
+    (results/benchmarks/<rule>/<dataset>/...): rule, job, seconds, peak RSS in MB, CPU seconds
+    (NaN in a file without Snakemake's cpu_time column)."""
     rows = []
     for path in sorted(benchmarks.glob(f"*/{dataset}/**/*.tsv")) + sorted(benchmarks.glob(f"*/{dataset}.tsv")):
         rule = path.relative_to(benchmarks).parts[0]
         bench = pd.read_csv(path, sep="\t")
         rows.append({"rule": rule, "job": str(path.relative_to(benchmarks / rule)).removesuffix(".tsv"),
                      "seconds": float(bench["s"].iloc[0]),
-                     "max_rss_mb": float(pd.to_numeric(bench["max_rss"], errors="coerce").iloc[0])})
-    return pd.DataFrame(rows, columns=["rule", "job", "seconds", "max_rss_mb"])
+                     "max_rss_mb": float(pd.to_numeric(bench["max_rss"], errors="coerce").iloc[0]),
+                     "cpu_seconds": float(pd.to_numeric(bench["cpu_time"], errors="coerce").iloc[0])
+                     if "cpu_time" in bench else float("nan")})
+    return pd.DataFrame(rows, columns=["rule", "job", "seconds", "max_rss_mb", "cpu_seconds"])
 
 
 def modality_jobs(jobs: pd.DataFrame, rule: str, modality: str) -> pd.DataFrame:

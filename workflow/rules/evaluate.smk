@@ -34,6 +34,7 @@ rule summarize:
         csv=report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="Results"),
         markdown=f"{RESULTS}/summary.md",
         metrics=f"{RESULTS}/metrics.json",
+        headline=expand(f"{RESULTS}/headline/{{method}}.json", method=METHODS),
         plot=report(f"{RESULTS}/method_comparison.png", caption="../report/method_comparison.rst",
                     category="Results"),
         tuning=report(f"{RESULTS}/tuning.csv", caption="../report/tuning.rst", category="Results"),

@@ -216,6 +216,20 @@ def readable_summary(table: pd.DataFrame, selection_metric: str) -> pd.DataFrame
     return out
 
 
+def headline_scores(table: pd.DataFrame, metric: str) -> dict[str, dict]:
+    """Each method's headline score for DVC: {method: {metric: {task: test mean}}}, one small
+    results/<dataset>/headline/<method>.json per method, so that ``dvc metrics show`` prints a
+    row per method and a column per task.
+
+    ``table`` is the summary (results/<dataset>/summary.csv, as built or as read, numbers or
+    text) and ``metric`` params.yaml's evaluate.selection_metric: the test mean of the tuned
+    configuration, exactly as summary.csv holds it (rounded to DECIMALS), so that a rerun that
+    reproduces summary.csv writes the same bytes.
+    """
+    return {method: {metric: {task: float(value) for task, value in zip(rows["task"], rows[metric])}}
+            for method, rows in table.groupby("method", sort=True)}
+
+
 @dataclass(frozen=True)
 class Summary:
     """The results across methods: the table, its readable form, DVC's metrics, a chart."""

@@ -58,9 +58,12 @@ def render_audio(notes: list[NoteEvent], program: int, soundfont: str | Path, sa
         midi_path, wav_path = Path(tmp) / "clip.mid", Path(tmp) / "clip.wav"
         write_midi(notes, program, midi_path)
         # -n no MIDI input, -i no shell, -q quiet; chorus and reverb stay on (a real performance
-        # space), both are deterministic in FluidSynth.
+        # space), both are deterministic in FluidSynth. Dynamic sample loading reads only the
+        # samples of the instrument played instead of the whole 148 MB soundfont: half the time
+        # of a render, the same samples out.
         cmd = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(sample_rate), "-T", "wav",
-               "-O", "float", "-F", str(wav_path), str(soundfont), str(midi_path)]
+               "-O", "float", "-o", "synth.dynamic-sample-loading=1", "-F", str(wav_path), str(soundfont),
+               str(midi_path)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0 or not wav_path.is_file():
             raise RuntimeError(f"fluidsynth failed ({proc.returncode}): {proc.stderr.strip()[:500]}")

@@ -31,7 +31,7 @@ from mlflow.utils.mlflow_tags import (
     MLFLOW_SOURCE_TYPE,
 )
 
-from musicfusion.tracking import store
+from musicfusion.tracking import bulk, store
 from musicfusion.tracking.log_once import log_once, sha256_of
 from musicfusion.tracking.provenance import params_sha256
 
@@ -44,6 +44,19 @@ DATASET_DIGEST_CHARS = 16
 MODEL_PACKAGES = ("scikit-learn", "numpy", "jax", "optax", "musicfusion")
 # What the store says when two jobs create the same dataset at once: SQLite, PostgreSQL (through a server).
 DATASET_CREATED_TWICE = ("UNIQUE constraint failed: datasets", 'unique constraint "dataset_pk"')
+# Every run's tag ``kind`` says which result it holds, so one filter (the UI's search box,
+# MlflowClient.search_runs) picks one kind out of the one experiment: ``tags.kind = 'fusion'``
+# (a run per method and task, single-modality and control methods too: tag ``method_kind``),
+# ``'trial'`` (the tuning trials, child runs of those), ``'transfer'``, ``'robustness'``.
+KIND_TAG = "kind"
+RUN_KINDS = ("fusion", "trial", "transfer", "robustness")
+
+
+def kind_filter(kind: str) -> str:
+    """The MLflow search filter of one kind of run, e.g. ``tags.kind = 'fusion'``."""
+    if kind not in RUN_KINDS:
+        raise ValueError(f"unknown run kind {kind!r}; one of {RUN_KINDS}")
+    return f"tags.{KIND_TAG} = '{kind}'"
 
 
 @dataclass(frozen=True)
@@ -143,24 +156,26 @@ def _log_dataset(origin: RunOrigin) -> None:
 
 def log_trials(client, experiment_id: str, parent_id: str, run_name: str, trials, tags: dict) -> int:
     """One child run of ``parent_id`` per tuning trial (a row of the method's trials.csv): its
-    settings as params, its validation score and time as metrics; returns how many."""
-    from mlflow.entities import Metric, Param, RunTag
+    settings as params, its validation score and time as metrics; returns how many.
+
+    All the trials go to the store at once (musicfusion.tracking.bulk.log_runs): one transaction
+    on a SQL store, three requests a trial on a tracking server."""
+    from mlflow.entities import Metric
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
+    records = []
     for row in trials.to_dict("records"):
-        name = f"{run_name}/fold-{row['fold']}/trial-{row['trial']}"
-        run = client.create_run(experiment_id, run_name=name, tags={**tags, MLFLOW_PARENT_RUN_ID: parent_id,
-                                                                    "kind": "trial"})
         settings = flatten("", json.loads(row["settings"]))
         params = {**settings, "fold": row["fold"], "repetition": row["repetition"], "trial": row["trial"]}
         flags = {"chosen": str(row["chosen"]).lower(), "untuned": str(row["untuned"]).lower(),
                  "repeat_of": str(row["repeat_of"])}
-        client.log_batch(run.info.run_id,
-                         metrics=[Metric("validation_score", float(row["validation_score"]), 0, 0),
-                                  Metric("seconds", float(row["seconds"]), 0, 0)],
-                         params=[Param(k, str(v)) for k, v in params.items()],
-                         tags=[RunTag(k, v) for k, v in flags.items()])
-        client.set_terminated(run.info.run_id)
+        records.append(bulk.RunRecord(
+            name=f"{run_name}/fold-{row['fold']}/trial-{row['trial']}",
+            tags={**tags, MLFLOW_PARENT_RUN_ID: parent_id, KIND_TAG: "trial", **flags},
+            params={k: str(v) for k, v in params.items()},
+            metrics=(Metric("validation_score", float(row["validation_score"]), 0, 0),
+                     Metric("seconds", float(row["seconds"]), 0, 0))))
+    bulk.log_runs(client, experiment_id, records)
     return len(trials)
 
 
@@ -271,7 +286,7 @@ def log_method_runs(*, uri: str, experiment: str, method: str, method_params: di
                      "params_sha256": params_digest, "dataset_sha256": origin.dataset_sha256},
                 content={"row": row, "search": search, "learned": learned, "trials": None if trials is None
                          else trials.drop(columns=["seconds", "search_seconds"]).to_dict("records")},
-                run_name=f"{method}/{task}", tags={"kind": "fusion", **tags, "method": method, "task": task},
+                run_name=f"{method}/{task}", tags={**tags, KIND_TAG: "fusion", "method": method, "task": task},
                 params={**flatten("", {"method": method_params, **params}), **chosen, **learned},
                 metrics={**numeric_metrics(row), **search_metrics}, artifacts=artifacts.get(task, []),
                 log_rest=functools.partial(_log_trials_and_model, run_name=f"{method}/{task}", trials=trials,
@@ -305,7 +320,7 @@ def log_transfer_runs(*, uri: str, experiment: str, pair_metrics: dict, tags: di
                      "dataset_sha256": origin.dataset_sha256},
                 content={**shared, "method": entry},
                 run_name=f"transfer/{source}_to_{target}/{method}",
-                tags={**tags, "kind": "transfer", "source": source, "target": target, "method": method,
+                tags={**tags, KIND_TAG: "transfer", "source": source, "target": target, "method": method,
                       "method_type": entry["type"], "best_on_validation": str(best).lower()},
                 params=flatten("", {"method": entry["params"], "pca_components": pair_metrics["pca_components"],
                                     "seed": pair_metrics["seed"], "recall_at": pair_metrics["recall_at"], **params}),
@@ -352,7 +367,7 @@ def log_robustness_runs(*, uri: str, experiment: str, summary, relative, scores:
                 key={"kind": "robustness", "method": method, "task": task, "dataset": origin.dataset,
                      "params_sha256": params_digest, "dataset_sha256": origin.dataset_sha256},
                 content=metrics, run_name=f"robustness/{method}/{task}",
-                tags={**tags, "kind": "robustness", "method": method, "task": task},
+                tags={**tags, KIND_TAG: "robustness", "method": method, "task": task},
                 params=flatten("", params), metrics=metrics, artifacts=artifacts)
 
     return _log_results(uri, experiment, origin, results())

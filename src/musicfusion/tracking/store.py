@@ -6,6 +6,11 @@ Parallel jobs on a SQLite store take turns through a file lock beside the databa
 server that cannot be reached fails the step within seconds with :class:`TrackingUnavailable`
 (:func:`store_access`). What is logged, and how each result is logged once, lives in
 musicfusion.tracking.loggers and musicfusion.tracking.log_once.
+
+All runs go to one experiment, tagged as machine learning (:data:`EXPERIMENT_KIND_TAG`). Each kind
+of result is one search filter away (the runs' tag ``kind``, musicfusion.tracking.loggers.RUN_KINDS):
+``tags.kind = 'fusion'`` (a run per method and task), ``'trial'`` (their tuning trials),
+``'transfer'``, ``'robustness'``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ LOCK_TIMEOUT_SECONDS = 1800
 PROBE_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 LOGGING_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+# The experiment's type for MLflow 3's UI: "custom_model_development" is "Machine learning" (runs,
+# models), against "genai_development" (traces). UIs that read the tag open the experiment on its
+# runs; 3.17's follows its own GenAI / Model training toggle instead (the URL's
+# ?workflowType=machine_learning sets it). MLflow has no Python constant for either: the names are
+# its UI's (ExperimentKind in mlflow/server/js; mlflow/demo/generators/traces.py sets the same tag).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 
 
 class TrackingUnavailable(RuntimeError):
@@ -144,19 +156,23 @@ def store_access(uri: str):
 
 
 def _get_or_create_experiment(client, uri: str, experiment: str, root: str | Path | None = None) -> str:
+    """The experiment's id, created if missing; tagged with :data:`EXPERIMENT_KIND` when created or,
+    in a store made before the tag, when found without it (a kind the user chose in the UI stays)."""
     from mlflow.exceptions import MlflowException
 
     found = client.get_experiment_by_name(experiment)
-    if found is not None:
-        return found.experiment_id
-    location = artifact_root(root) if uri.startswith("sqlite:") else None
-    try:
-        return client.create_experiment(experiment, artifact_location=location)
-    except MlflowException:  # another job created it in between (a server takes no lock)
-        found = client.get_experiment_by_name(experiment)
-        if found is None:
-            raise
-        return found.experiment_id
+    if found is None:
+        location = artifact_root(root) if uri.startswith("sqlite:") else None
+        try:
+            return client.create_experiment(experiment, artifact_location=location,
+                                            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+        except MlflowException:  # another job created it in between (a server takes no lock)
+            found = client.get_experiment_by_name(experiment)
+            if found is None:
+                raise
+    if EXPERIMENT_KIND_TAG not in found.tags:
+        client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return found.experiment_id
 
 
 def init_store(uri: str, experiment: str, root: str | Path | None = None) -> str:

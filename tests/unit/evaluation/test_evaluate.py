@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from musicfusion.evaluation.evaluate import (
     SUMMARY_COLUMNS,
     evaluate_method,
+    headline_scores,
     learner_label,
     method_rows,
     readable_summary,
@@ -24,7 +25,9 @@ from musicfusion.evaluation.evaluate import (
 )
 from musicfusion.evaluation.metrics import METRICS
 from musicfusion.evaluation.stats import corrected_resampled_t
-from musicfusion.plumbing.files import markdown_table
+from musicfusion.plumbing.files import markdown_table, read_json, read_table, write_csv, write_json
+
+from support import PROJECT_ROOT
 
 ROWS = [
     {"method": "late_fusion", "task": "style", "kind": "fusion", "modalities": ["audio", "video", "text"],
@@ -237,3 +240,34 @@ def test_readable_summary_without_intervals_shows_the_mean_only():
     out = readable_summary(summary_table(ROWS[:1]), "recall_macro")
     assert out.loc[0, "accuracy"] == "0.912" and "folds" not in out
     assert np.all(out.columns[:4] == ["method", "task", "kind", "modalities"])
+
+
+def test_headline_scores_are_each_methods_summary_means_per_task():
+    assert headline_scores(summary_table(ROWS), "recall_macro") == {
+        "audio_only": {"recall_macro": {"instrument": 0.99, "style": 0.58}},
+        "late_fusion": {"recall_macro": {"style": 0.91}}}
+
+
+def test_headline_scores_read_back_from_summary_csv_write_the_same_bytes(tmp_path):
+    """The workflow computes them from the summary it writes; summary.csv read back (as text)
+    gives the same numbers, rounded as the summary rounds them, and the same JSON."""
+    built = summary_table(ROWS)
+    write_csv(tmp_path / "summary.csv", built)
+    headline = headline_scores(built, "accuracy")
+    assert headline["late_fusion"] == {"accuracy": {"style": 0.9123}}
+    assert headline_scores(read_table(tmp_path / "summary.csv"), "accuracy") == headline
+    write_json(tmp_path / "built.json", headline["late_fusion"])
+    write_json(tmp_path / "read.json", headline_scores(read_table(tmp_path / "summary.csv"), "accuracy")["late_fusion"])
+    assert (tmp_path / "built.json").read_bytes() == (tmp_path / "read.json").read_bytes()
+
+
+def test_the_committed_headline_files_are_the_reference_summarys():
+    """results/default/headline/<method>.json (committed for `dvc metrics diff`) hold what the
+    summarize rule writes from reference/default/summary.csv: one file per method, nothing else."""
+    import yaml
+
+    metric = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())["evaluate"]["selection_metric"]
+    summary = read_table(PROJECT_ROOT / "reference/default/summary.csv")
+    headline = headline_scores(summary, metric)
+    committed = {path.stem: read_json(path) for path in (PROJECT_ROOT / "results/default/headline").glob("*.json")}
+    assert committed == headline and len(committed) == summary["method"].nunique()

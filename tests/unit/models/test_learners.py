@@ -105,3 +105,65 @@ def test_calibrated_svm_shrinks_its_calibration_folds_to_the_smallest_class():
     assert list(model.classes_) == list(CLASSES)
     np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
     assert CalibratedSVM(calibration_folds=3, random_state=0).fit(*three_classes((10, 10, 5))).model_.cv == 3
+
+
+# --- the fit cache --------------------------------------------------------------------------
+
+def _blobs(seed: int = 0, n: int = 60):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(["a", "b", "c"], n // 3)
+    X = rng.normal(size=(n, 5)) + (y[:, None] == "b") * 2.0 + (y[:, None] == "c") * -2.0
+    return X, y
+
+
+def _refuse_to_fit(monkeypatch):
+    import musicfusion.models.learners as learners
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("fitted again instead of loaded from the fit cache")
+    monkeypatch.setattr(learners, "make_learner", refuse)
+
+
+def test_a_cached_fit_predicts_exactly_as_a_fresh_one(tmp_path):
+    from musicfusion.models.learners import fit_learner
+
+    X, y = _blobs()
+    spec = {"name": "logistic", "C": 0.5, "max_iter": 1000}
+    fresh = fit_learner(spec, 7, X, y)
+    first = fit_learner(spec, 7, X, y, str(tmp_path))
+    again = fit_learner(spec, 7, X, y, str(tmp_path))
+    for model in (first, again):
+        assert np.array_equal(model.predict_proba(X), fresh.predict_proba(X))
+
+
+def test_the_same_fit_asked_again_is_loaded_not_refitted(tmp_path, monkeypatch):
+    from musicfusion.models.learners import fit_learner
+
+    X, y = _blobs()
+    spec = {"name": "logistic", "C": 0.5, "max_iter": 1000}
+    fit_learner(spec, 7, X, y, str(tmp_path))
+    _refuse_to_fit(monkeypatch)
+    fit_learner(spec, 7, X.copy(), y.copy(), str(tmp_path))  # equal content, other arrays
+    with pytest.raises(AssertionError, match="fitted again"):
+        fit_learner({**spec, "C": 0.25}, 7, X, y, str(tmp_path))  # other settings
+    with pytest.raises(AssertionError, match="fitted again"):
+        fit_learner(spec, 8, X, y, str(tmp_path))  # another seed
+    X2 = X.copy()
+    X2[0, 0] += 1e-9
+    with pytest.raises(AssertionError, match="fitted again"):
+        fit_learner(spec, 7, X2, y, str(tmp_path))  # other data
+
+
+def test_late_fusion_reuses_the_fits_of_a_single_modality_baseline(tmp_path, monkeypatch):
+    """Two methods fitting one learner with one spec on the same clips share the fit."""
+    from musicfusion.models.fusion import LateFusion, SingleModality
+
+    X, y = _blobs()
+    learner = {"name": "logistic", "C": 1.0, "max_iter": 1000}
+    features = {"audio": X[:, :3], "video": X[:, 3:]}
+    for modality in features:
+        SingleModality([modality], {modality: learner}, fit_cache=str(tmp_path), random_state=0).fit(features, y)
+    _refuse_to_fit(monkeypatch)
+    fused = LateFusion(["audio", "video"], {"audio": learner, "video": learner}, weights={"audio": 0.5, "video": 0.5},
+                       fit_cache=str(tmp_path), random_state=0).fit(features, y)
+    assert fused.predict_proba(features).shape == (len(y), 3)

@@ -14,6 +14,7 @@ carries too. Related works (movements of a mass, settings of one chorale, duplic
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import logging
 import re
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from musicfusion.data.presets.corpus_cache import read_work
 from musicfusion.data.presets.corpus_text import clean_text
 from musicfusion.data.splits import dataset_split
 from musicfusion.plumbing.files import write_csv
@@ -37,7 +39,6 @@ log = logging.getLogger(__name__)
 
 # The labels a preset gives every clip; its split is stratified by both.
 LABELS = ("style", "instrument")
-_FILENAME_TITLE = re.compile(r"\.(mxl|xml|musicxml|krn|abc|rntxt|mid)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -72,39 +73,17 @@ def corpus_candidates(styles: dict) -> dict[str, list[Candidate]]:
     return found
 
 
-def clip_text(score, mask_words: list[str]) -> str:
-    """The work's title (after the title of the work it belongs to, such as a mass) and the
-    lyrics of the part that has the most, cleaned (:func:`musicfusion.data.presets.corpus_text.clean_text`)."""
-    from music21 import text as m21text
-
-    md = score.metadata
-    titles = []
-    for field in ("parentTitle", "title", "movementName"):
-        value = getattr(md, field, None)
-        if value and not _FILENAME_TITLE.search(str(value)) and str(value) not in titles:
-            titles.append(str(value))
-            if field != "parentTitle":
-                break  # title and movementName name the same thing
-    lyrics = ""
-    for part in (list(score.parts) or [score]):
-        try:
-            words = m21text.assembleLyrics(part)
-        except Exception:  # noqa: BLE001 - music21 raises assorted errors on odd lyrics
-            words = ""
-        if len(words) > len(lyrics):
-            lyrics = words
-    lyrics = lyrics.replace("\u00ad", "").replace("\u203f", " ")
-    body = "\n".join(s.strip() for s in (*titles, lyrics) if s and s.strip())
-    return clean_text(unicodedata.normalize("NFC", body), mask_words)
+def clip_text(text: str, mask_words: list[str]) -> str:
+    """A work's title and lyrics (:func:`musicfusion.data.presets.corpus_cache.score_text`), cleaned
+    (:func:`musicfusion.data.presets.corpus_text.clean_text`)."""
+    return clean_text(unicodedata.normalize("NFC", text), mask_words)
 
 
-def melody_signature(score, n_intervals: int) -> str:
-    """The first part's first ``n_intervals`` melodic intervals: one tune in any key or setting."""
-    parts = list(score.parts) or [score]
-    pitches = [int(max(p.midi for p in n.pitches)) for n in parts[0].stripTies().flatten().notes]
-    if len(pitches) <= n_intervals:
+def melody_signature(melody: tuple[int, ...], n_intervals: int) -> str:
+    """The first ``n_intervals`` melodic intervals of a work's first part: one tune in any key or setting."""
+    if len(melody) <= n_intervals:
         return ""  # too short to tell tunes apart
-    return " ".join(str(b - a) for a, b in zip(pitches, pitches[1:n_intervals + 1]))
+    return " ".join(str(b - a) for a, b in zip(melody, melody[1:n_intervals + 1]))
 
 
 def notes_signature(notes: list[NoteEvent], seconds_per_pulse: float) -> str:
@@ -115,13 +94,21 @@ def notes_signature(notes: list[NoteEvent], seconds_per_pulse: float) -> str:
 def _parse(candidate: Candidate):
     from music21 import corpus, stream
 
+    # forceSource: music21's own pickles would go to a temporary folder outside the project;
+    # collect keeps its readings in the corpus cache instead (musicfusion.data.presets.corpus_cache).
     if candidate.number is None:
-        parsed = corpus.parse(candidate.source_path)
+        parsed = corpus.parse(candidate.source_path, forceSource=True)
     else:
-        parsed = corpus.parse(candidate.source_path, number=candidate.number)
+        parsed = corpus.parse(candidate.source_path, number=candidate.number, forceSource=True)
     if isinstance(parsed, stream.Opus):  # a collection file listed as one work: take its first tune
         parsed = parsed.scores[0]
     return parsed
+
+
+def _corpus_file(candidate: Candidate) -> Path:
+    from music21 import common
+
+    return Path(common.getCorpusFilePath()) / candidate.source_path
 
 
 @dataclass(frozen=True)
@@ -134,6 +121,7 @@ class ClipJob:
     out_dir: str
     clip_seconds: float
     settings: dict
+    corpus_cache: str | None = None  # where readings of corpus works are kept between runs
 
 
 # Keys that tie a clip to others in one group: its work, and exact duplicates of its notes or text,
@@ -153,17 +141,18 @@ def build_clip(job: ClipJob) -> dict | None:
     """
     s = job.settings
     try:
-        score = _parse(job.candidate)
-        notes = excerpt_notes(score, job.clip_seconds, job.pulse_bpm, s["max_repeats"])
+        reading = read_work(functools.partial(_parse, job.candidate), _corpus_file(job.candidate),
+                            job.candidate.number, job.corpus_cache)
+        notes = excerpt_notes(reading.timeline, job.clip_seconds, job.pulse_bpm, s["max_repeats"])
         # Usability and the notes key are judged at one fixed tempo (the fastest, which fits the
         # most music in a clip), so neither depends on the tempo drawn for this clip: a drawn
         # tempo must not decide which works a style keeps, and copies of a work must match
         # whatever their tempi.
         fastest = float(s["pulse_bpm"][1])
-        reference = excerpt_notes(score, job.clip_seconds, fastest, s["max_repeats"])
-        text = clip_text(score, s["mask_words"])
-        melody = melody_signature(score, s["melody_intervals"])
-        work = str(getattr(score.metadata, "parentTitle", None) or job.candidate.key)
+        reference = excerpt_notes(reading.timeline, job.clip_seconds, fastest, s["max_repeats"])
+        text = clip_text(reading.text, s["mask_words"])
+        melody = melody_signature(reading.melody, s["melody_intervals"])
+        work = reading.parent_title or job.candidate.key
     except Exception as err:  # noqa: BLE001 - a corpus encoding music21 cannot read is skipped
         log.warning("skip %s: cannot read the score: %r", job.candidate.key, err)
         return None
@@ -234,13 +223,15 @@ def assign_groups(rows: list[dict]) -> tuple[list[str], pd.DataFrame]:
     return groups, table.sort_values(["clip_id", "kind"]).reset_index(drop=True)
 
 
-def collect_dataset(collect_params: dict, seed: int, out_dir: str | Path,
-                    workers: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def collect_dataset(collect_params: dict, seed: int, out_dir: str | Path, workers: int = 1,
+                    corpus_cache: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build a preset into ``out_dir`` (clips/ + manifest.csv). The result depends only on params and seed.
 
     ``collect_params`` is one preset's settings: params.yaml's ``collect`` section with that
     preset under ``preset`` (musicfusion.plumbing.config.collect_settings). Returns the manifest and
-    the exact duplicates found (:func:`assign_groups`); the caller writes the latter.
+    the exact duplicates found (:func:`assign_groups`); the caller writes the latter. What is read
+    from each corpus work is kept in ``corpus_cache`` for the next build
+    (musicfusion.data.presets.corpus_cache); it never changes the result.
     """
     preset = collect_params["preset"]
     out_dir = Path(out_dir)
@@ -284,7 +275,8 @@ def collect_dataset(collect_params: dict, seed: int, out_dir: str | Path,
                     name, program = instruments[int(cycles[style][(pos + j) % len(instruments)])]
                     clip_id = f"{style}-{pos + j:04d}"
                     jobs.append(ClipJob(clip_id, cand, name, program, float(tempi[style][pos + j]), str(out_dir),
-                                        float(preset["clip_seconds"]), settings))
+                                        float(preset["clip_seconds"]), settings,
+                                        None if corpus_cache is None else str(corpus_cache)))
                 pos += len(batch)
                 for job, row in zip(jobs, pool.map(build_clip, jobs)):
                     if row is None:

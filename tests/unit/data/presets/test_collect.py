@@ -23,9 +23,10 @@ from musicfusion.data.presets.collect import (
     melody_signature,
     notes_signature,
 )
+from musicfusion.data.presets.corpus_cache import read_score, score_text
 from musicfusion.data.splits import straddling_groups
 from musicfusion.plumbing.config import collect_settings
-from musicfusion.symbolic.excerpts import excerpt_notes
+from musicfusion.symbolic.excerpts import excerpt_notes, timeline
 
 from support import melody_score
 
@@ -97,23 +98,24 @@ def test_notes_signature_is_tempo_and_notation_free():
     sig = {}
     for bpm in (80, 140):
         for length in (1.0, 2.0):
-            notes = excerpt_notes(melody_score(length), clip_seconds=60.0, pulse_bpm=bpm, max_repeats=1)
+            notes = excerpt_notes(timeline(melody_score(length)), clip_seconds=60.0, pulse_bpm=bpm, max_repeats=1)
             sig[(bpm, length)] = notes_signature(notes, 60.0 / bpm)
     assert len(set(sig.values())) == 1
-    other = excerpt_notes(melody_score(1.0, pitches=("C4", "E4", "G4", "B4")), 60.0, 80, 1)
+    other = excerpt_notes(timeline(melody_score(1.0, pitches=("C4", "E4", "G4", "B4"))), 60.0, 80, 1)
     assert notes_signature(other, 60.0 / 80) != sig[(80, 1.0)]
 
 
 def test_melody_signature_is_the_same_tune_in_any_key_and_empty_when_short():
     tune = ("C4", "D4", "E4", "C4", "G4", "F4", "E4")
     up_a_fourth = ("F4", "G4", "A4", "F4", "C5", "B-4", "A4")
-    a = melody_signature(melody_score(1.0, tune), 5)
+    a = melody_signature(read_score(melody_score(1.0, tune)).melody, 5)
     assert a == "2 2 -4 7 -2"
-    assert melody_signature(melody_score(0.5, up_a_fourth), 5) == a
-    assert melody_signature(melody_score(1.0, ("C4", "D4", "E4", "C4", "G4", "F4", "D4")), 6) != \
-        melody_signature(melody_score(1.0, tune), 6)
-    assert melody_signature(melody_score(1.0, tune), 6) == "2 2 -4 7 -2 -1"
-    assert melody_signature(melody_score(1.0, tune), 7) == ""  # too short to tell tunes apart
+    assert melody_signature(read_score(melody_score(0.5, up_a_fourth)).melody, 5) == a
+    other_tune = ("C4", "D4", "E4", "C4", "G4", "F4", "D4")
+    assert melody_signature(read_score(melody_score(1.0, other_tune)).melody, 6) != \
+        melody_signature(read_score(melody_score(1.0, tune)).melody, 6)
+    assert melody_signature(read_score(melody_score(1.0, tune)).melody, 6) == "2 2 -4 7 -2 -1"
+    assert melody_signature(read_score(melody_score(1.0, tune)).melody, 7) == ""  # too short to tell tunes apart
 
 
 # --- text ----------------------------------------------------------------------------------
@@ -136,24 +138,25 @@ def texted_score(words=("Dona", "nobis", "pacem"), **fields):
 def test_clip_text_puts_the_parent_title_before_the_title():
     score = texted_score(parentTitle="Missa Papae Marcelli", title="Qui tollis peccata",
                          movementName="Second movement")
-    assert clip_text(score, ["missa"]).splitlines() == ["Papae Marcelli", "Qui tollis peccata", "Dona nobis pacem"]
+    assert clip_text(score_text(score), ["missa"]).splitlines() == \
+        ["Papae Marcelli", "Qui tollis peccata", "Dona nobis pacem"]
 
 
 def test_clip_text_title_fallbacks():
     # a file name is no title: the movement name stands in
     score = texted_score(parentTitle="Papae Marcelli", title="palestrina_04.krn", movementName="Benedicamus")
-    assert clip_text(score, []).splitlines() == ["Papae Marcelli", "Benedicamus", "Dona nobis pacem"]
+    assert clip_text(score_text(score), []).splitlines() == ["Papae Marcelli", "Benedicamus", "Dona nobis pacem"]
     # without a parent title, the title alone
-    assert clip_text(texted_score(title="Nun ruhen alle Wälder"), []).splitlines() == \
+    assert clip_text(score_text(texted_score(title="Nun ruhen alle Wälder")), []).splitlines() == \
         ["Nun ruhen alle Waelder", "Dona nobis pacem"]
     # a parent title equal to the title is not said twice
-    assert clip_text(texted_score(parentTitle="Lamento", title="Lamento"), []).splitlines() == \
+    assert clip_text(score_text(texted_score(parentTitle="Lamento", title="Lamento")), []).splitlines() == \
         ["Lamento", "Dona nobis pacem"]
 
 
 def test_clip_text_deletes_mask_words():
     score = texted_score(words=("Kyrie", "eleison"), title="The Kesh Jig")
-    text = clip_text(score, ["jig", "kyrie"])
+    text = clip_text(score_text(score), ["jig", "kyrie"])
     assert not re.search(r"(?i)\b(jig|kyrie)", text), text
     assert "Kesh" in text and "eleison" in text
 

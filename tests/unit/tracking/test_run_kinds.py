@@ -1,0 +1,107 @@
+"""The one experiment is tagged as machine learning for MLflow 3's UI (when created, and when an
+older store's is found without the tag), and each kind of run is one filter away."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from musicfusion.tracking.loggers import RUN_KINDS, kind_filter, log_robustness_runs
+from musicfusion.tracking.store import _get_or_create_experiment, experiment_id, init_store
+
+from tracking_cases import ORIGIN, active_runs, log_method, log_pair, pair
+
+# Spelled out, not imported: the names MLflow's UI reads (ExperimentKind in mlflow/server/js).
+UI_KIND_TAG, MACHINE_LEARNING = "mlflow.experimentKind", "custom_model_development"
+
+
+def test_a_new_experiment_is_tagged_as_machine_learning(store):
+    _, client, experiment = store  # the fixture's init_store created the experiment
+    assert client.get_experiment_by_name(experiment).tags[UI_KIND_TAG] == MACHINE_LEARNING
+
+
+def test_an_experiment_of_an_older_store_gets_the_tag_and_keeps_its_id(database):
+    import mlflow
+
+    uri, root = database
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    old = client.create_experiment("older-store", artifact_location=(root / "mlruns").as_uri())
+    assert UI_KIND_TAG not in client.get_experiment(old).tags
+    assert init_store(uri, "older-store", root=root) == old
+    assert client.get_experiment(old).tags[UI_KIND_TAG] == MACHINE_LEARNING
+    assert experiment_id(uri, "older-store") == old
+
+
+def test_a_kind_chosen_in_the_ui_stays(database):
+    import mlflow
+
+    uri, root = database
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    chosen = client.create_experiment("chosen-kind", tags={UI_KIND_TAG: "genai_development"})
+    assert init_store(uri, "chosen-kind", root=root) == chosen
+    assert client.get_experiment(chosen).tags[UI_KIND_TAG] == "genai_development"
+
+
+def test_an_experiment_another_job_created_in_between_is_tagged_too():
+    """On a server two jobs can both find no experiment: the loser of the creation tags the winner's."""
+    from mlflow.exceptions import MlflowException
+
+    class Client:
+        def __init__(self):
+            self.found, self.tagged = [None, SimpleNamespace(experiment_id="7", tags={})], []
+
+        def get_experiment_by_name(self, name):
+            return self.found.pop(0)
+
+        def create_experiment(self, name, artifact_location=None, tags=None):
+            raise MlflowException("experiment already exists")
+
+        def set_experiment_tag(self, experiment_id, key, value):
+            self.tagged.append((experiment_id, key, value))
+
+    client = Client()
+    assert _get_or_create_experiment(client, "http://127.0.0.1:5000", "musicfusion") == "7"
+    assert client.tagged == [("7", UI_KIND_TAG, MACHINE_LEARNING)]
+
+
+def robustness_tables(groups: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A robustness summary and relative table (results/<dataset>/robustness*.csv) for ``groups``."""
+    summary = pd.DataFrame([{"method": method, "task": task, "perturbation": "absent", "modality": "audio",
+                             "level": level, "recall_macro": 0.5 - level / 2, "recall_macro_ci_low": 0.4 - level / 2,
+                             "recall_macro_ci_high": 0.6 - level / 2}
+                            for method, task in groups for level in (0.0, 0.5)])
+    relative = pd.DataFrame([{"method": method, "task": task, "perturbation": "absent", "modality": "audio",
+                              "relative_robustness": 0.5} for method, task in groups])
+    return summary, relative
+
+
+def test_each_kind_filter_returns_only_that_kind(store, late_fusion, curve):
+    """Every run carries a kind, even when the caller's tags say otherwise, and each kind's filter
+    finds exactly its runs: one fusion run with its 2 folds x 3 trials, two mappings, two sweeps."""
+    uri, client, experiment = store
+    exp_id = client.get_experiment_by_name(experiment).experiment_id
+    log_method(uri, experiment, late_fusion)
+    log_pair(uri, experiment, pair(), curve)
+    summary, relative = robustness_tables([("late_fusion", "style"), ("audio_only", "style")])
+    log_robustness_runs(uri=uri, experiment=experiment, summary=summary, relative=relative, scores=["recall_macro"],
+                        tags={"kind": "not-this"}, params={"seed": 42}, artifacts=[curve], origin=ORIGIN)
+
+    assert kind_filter("fusion") == "tags.kind = 'fusion'"
+    expected = {"fusion": 1, "trial": 6, "transfer": 2, "robustness": 2}
+    assert set(RUN_KINDS) == set(expected)
+    found = {kind: client.search_runs([exp_id], kind_filter(kind), max_results=1000) for kind in RUN_KINDS}
+    for kind, runs in found.items():
+        assert len(runs) == expected[kind], kind
+        assert {run.data.tags["kind"] for run in runs} == {kind}
+    everything = active_runs(client, experiment)
+    assert sorted(run.info.run_id for runs in found.values() for run in runs) == sorted(
+        run.info.run_id for run in everything)
+    assert {run.info.run_name for run in found["robustness"]} == {"robustness/late_fusion/style",
+                                                                  "robustness/audio_only/style"}
+
+
+def test_an_unknown_kind_has_no_filter():
+    with pytest.raises(ValueError, match="fusion"):
+        kind_filter("fusoin")
