@@ -6,7 +6,6 @@ from musicfusion.features.matrices import load_features
 from musicfusion.models.methods import parse_method
 from musicfusion.models.train import Tuning, train
 from musicfusion.plumbing.files import save_pickle, write_csv
-from musicfusion.plumbing.runtime import FIT_CACHE
 from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
@@ -16,8 +15,7 @@ with log_to(snakemake.log[0]):
     # Every clip, a modality it lacks as NaN: each method handles absence its own way.
     folds = (load_features(feature_dir, spec.modalities, fold, spec.feature_set, complete=False)
              for fold in range(params.n_folds))
-    tuning = Tuning(params.tuning["n_trials"], params.tuning["startup_trials"], params.selection_metric,
-                    fit_cache=str(Path.cwd() / FIT_CACHE))  # in the project folder
+    tuning = Tuning(params.tuning["n_trials"], params.tuning["startup_trials"], params.selection_metric)
     models, predictions, trials = train(spec, params.tasks, folds, params.seed, tuning)
     save_pickle(snakemake.output.model, models[0])  # fold 0's, logged to MLflow
     save_pickle(snakemake.output.fold_models, models)  # every fold's, for the robustness sweeps

@@ -6,9 +6,7 @@ scikit-learn estimator contract (``clone``, pickling, ``classes_``, ``predict_pr
 also accepts the validation split; only methods that choose something on it use it.
 
 What a method learns with is its ``learners``: a learner spec (musicfusion.models.learners) per
-modality, or one under ``joint`` for methods that learn from the joined modalities. Methods that
-fit one learner per modality take a ``fit_cache`` folder (musicfusion.models.learners.fit_learner),
-as scikit-learn's Pipeline takes a ``memory``: a fit another method already made is loaded.
+modality, or one under ``joint`` for methods that learn from the joined modalities.
 
 A clip without a modality has a row of NaN in that modality's matrix (musicfusion.data.clip_table
 loads natural absences so; musicfusion.evaluation.robustness removes modalities so). Every method handles
@@ -41,7 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from musicfusion import MODALITIES
 from musicfusion.evaluation.metrics import NO_PREDICTION, score
-from musicfusion.models.learners import MULTITASK_LEARNERS, fit_learner, make_learner
+from musicfusion.models.learners import MULTITASK_LEARNERS, make_learner
 
 log = logging.getLogger(__name__)
 
@@ -149,13 +147,10 @@ class _Fusion(ClassifierMixin, BaseEstimator):
     # The features the method reads (musicfusion.plumbing.paths.FEATURE_SETS).
     feature_set = "content"
 
-    def _spec(self, unit: str) -> dict:
+    def _learner(self, unit: str, scale: bool = True):
         if unit not in (self.learners or {}):
             raise ValueError(f"no learner for {unit!r}: learners has {sorted(self.learners or {})}")
-        return self.learners[unit]
-
-    def _learner(self, unit: str, scale: bool = True):
-        return make_learner(self._spec(unit), self.random_state, scale=scale)
+        return make_learner(self.learners[unit], self.random_state, scale=scale)
 
     def _fit_per_modality(self, X, y) -> None:
         """One standardised learner per modality, in ``models_``, fitted on the clips that have it."""
@@ -166,9 +161,7 @@ class _Fusion(ClassifierMixin, BaseEstimator):
         for j, (m, x) in enumerate(zip(self.modalities, arrays)):
             if not have[:, j].any():
                 raise ValueError(f"no training clip has modality {m!r}: its learner cannot be fitted")
-            # Through the fit cache: other methods fit this learner on these clips too.
-            self.models_[m] = fit_learner(self._spec(m), self.random_state, x[have[:, j]], y[have[:, j]],
-                                          self.fit_cache)
+            self.models_[m] = self._learner(m).fit(x[have[:, j]], y[have[:, j]])
 
     def _proba_per_modality(self, X) -> list[np.ndarray]:
         """Each modality's probabilities over ``classes_`` (a class its learner never saw: 0),
@@ -268,10 +261,9 @@ def _concatenated_pipeline(arrays: list[np.ndarray], block_scaling: bool, model)
 class SingleModality(_Fusion):
     """Baseline: one learner on one modality's standardised features."""
 
-    def __init__(self, modalities=("audio",), learners=None, fit_cache=None, random_state=None):
+    def __init__(self, modalities=("audio",), learners=None, random_state=None):
         self.modalities = modalities
         self.learners = learners
-        self.fit_cache = fit_cache
         self.random_state = random_state
 
     def fit(self, X, y, X_val=None, y_val=None):
@@ -367,13 +359,12 @@ class LateFusion(_Fusion):
     """
 
     def __init__(self, modalities=MODALITIES, learners=None, weight_step=0.1, weights=None,
-                 selection_metric="recall_macro", fit_cache=None, random_state=None):
+                 selection_metric="recall_macro", random_state=None):
         self.modalities = modalities
         self.learners = learners
         self.weight_step = weight_step
         self.weights = weights
         self.selection_metric = selection_metric
-        self.fit_cache = fit_cache
         self.random_state = random_state
 
     def fit(self, X, y, X_val=None, y_val=None):
@@ -444,13 +435,12 @@ class Stacking(_Fusion):
     """
 
     def __init__(self, modalities=MODALITIES, learners=None, cv_folds=5, meta_C=1.0, modality_dropout=0.0,
-                 fit_cache=None, random_state=None):
+                 random_state=None):
         self.modalities = modalities
         self.learners = learners
         self.cv_folds = cv_folds
         self.meta_C = meta_C
         self.modality_dropout = modality_dropout
-        self.fit_cache = fit_cache
         self.random_state = random_state
 
     def _folds(self, y: np.ndarray, warn: bool = False):

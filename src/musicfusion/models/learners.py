@@ -4,19 +4,12 @@ A learner is named in params.yaml (``learners``: its untuned settings and its se
 ``methods.<name>.learner``: which learner a method uses). A *spec* is one learner's name and
 settings, e.g. ``{"name": "svm", "kernel": "rbf", "C": 1.0}``; :func:`make_learner` turns it
 into an unfitted scikit-learn classifier behind a StandardScaler fitted on the training data.
-
-:func:`fit_learner` fits one through a fit cache when it is given one: late fusion, stacking and
-the single-modality baselines fit the same learner with the same settings on the same clips of a
-fold (each one's untuned trial, the first trials of two methods with the same search space), and
-a fitted learner is a pure function of its spec, seed and data, so it is fitted once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping
-from importlib.metadata import version
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -116,42 +109,3 @@ def make_learner(spec: Mapping, random_state, scale: bool = True) -> Pipeline | 
     except TypeError as err:
         raise ValueError(f"learner {spec['name']!r}: {err}") from None
     return make_pipeline(StandardScaler(), model) if scale else model
-
-
-# Bump when a learner's construction changes in a way the spec does not show: cached fits are
-# then refitted. The package versions below are part of every key as well.
-FIT_CACHE_VERSION = 1
-FIT_CACHE_PACKAGES = ("scikit-learn", "numpy", "scipy", "joblib")
-# Learners whose fits are kept: a logistic regression on 4,657 text columns fits in 0.03-0.4 s
-# and keeps 0.2 MB; an SVM fits in about 0.06 s but keeps its support vectors (4-6 MB on
-# `default`), more to write and read than to refit.
-SHARED_FITS = ("logistic",)
-
-
-def _digest(array: np.ndarray) -> str:
-    array = np.ascontiguousarray(array)
-    head = f"{array.dtype.str}{array.shape}".encode()
-    data = array.view(np.uint8) if array.dtype != object else np.asarray(array.astype(str)).view(np.uint8)
-    return hashlib.sha1(head + memoryview(data.reshape(-1)), usedforsecurity=False).hexdigest()
-
-
-def _fit(spec: dict, random_state, X: np.ndarray, y: np.ndarray, key: tuple) -> Pipeline | BaseEstimator:
-    """The cached function: ``key`` (the data's digests and the versions) keys the cache, which
-    ignores ``X`` and ``y`` themselves so as not to hash them twice."""
-    return make_learner(spec, random_state).fit(X, y)
-
-
-def fit_learner(spec: Mapping, random_state, X: np.ndarray, y: np.ndarray,
-                fit_cache: str | None = None) -> Pipeline | BaseEstimator:
-    """``make_learner(spec, random_state).fit(X, y)``, kept in the ``fit_cache`` folder (a
-    joblib.Memory keyed by the spec, the seed, the data's content, the package versions and
-    :data:`FIT_CACHE_VERSION`) when one is given and the learner is one of :data:`SHARED_FITS`:
-    the same fit asked for again, by this job or another, is loaded instead of refitted, and
-    predicts exactly as a fresh fit would."""
-    if fit_cache is None or spec.get("name") not in SHARED_FITS:
-        return _fit(dict(spec), random_state, X, y, ())
-    import joblib
-
-    key = (FIT_CACHE_VERSION, *(f"{name}=={version(name)}" for name in FIT_CACHE_PACKAGES), _digest(X), _digest(y))
-    cached = joblib.Memory(fit_cache, verbose=0).cache(_fit, ignore=["X", "y"])
-    return cached(dict(spec), random_state, X, y, key)

@@ -152,10 +152,7 @@ def parse_method(method_params: Mapping, learners_config: Mapping) -> MethodSpec
             space[f"{unit}.{setting}"] = domain
             untuned[f"{unit}.{setting}"] = _untuned_value(name, settings[unit], setting, domain)
     own = {k: v for k, v in method_params.items() if k not in ("type", "learner")}
-    # The seed, the learners and the fit cache come from elsewhere (params.yaml `seed` and
-    # `learners`, the training job), never from a methods entry.
-    elsewhere = {"self", "random_state", "learners", "fit_cache"}
-    allowed = set(inspect.signature(cls.__init__).parameters) - elsewhere
+    allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "random_state", "learners"}
     unknown = sorted(set(own) - allowed)
     if unknown:
         raise ValueError(f"fusion method type {method_params['type']!r}: unknown setting(s) {unknown}; "

@@ -42,21 +42,17 @@ def _subset(X: dict, mask: np.ndarray) -> dict:
 @dataclass(frozen=True)
 class Tuning:
     """How every method is tuned: the trial budget and the selection metric (params.yaml
-    ``tuning`` and ``evaluate.selection_metric``), and where fitted learners are shared between
-    methods (musicfusion.models.learners.fit_learner; None: nowhere)."""
+    ``tuning`` and ``evaluate.selection_metric``)."""
 
     n_trials: int
     startup_trials: int
     selection_metric: str
-    fit_cache: str | None = None
 
 
 def _build(spec: MethodSpec, seed: int, tuning: Tuning, values=None, fixed=None):
     model = spec.build(seed, values, fixed)
     if "selection_metric" in model.get_params():
         model.set_params(selection_metric=tuning.selection_metric)  # evaluate.selection_metric in params.yaml
-    if "fit_cache" in model.get_params():
-        model.set_params(fit_cache=tuning.fit_cache)
     return model
 
 

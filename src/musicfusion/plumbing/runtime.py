@@ -34,8 +34,6 @@ JAX_CACHE = ".jax-cache"
 # Where collect keeps what it read from each corpus work (musicfusion.data.presets.corpus_cache):
 # parsing the scores is most of a build's cost before rendering. Relative to the project folder.
 CORPUS_CACHE = ".corpus-cache"
-# Where training jobs share fitted per-modality learners (musicfusion.models.learners.fit_learner).
-FIT_CACHE = ".fit-cache"
 JAX_CACHE_SETTINGS = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
                       "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
 # How often a long loop logs its progress.
