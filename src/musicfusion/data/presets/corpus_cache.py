@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from musicfusion.plumbing.files import read_json, write_json
 from musicfusion.symbolic.excerpts import Timeline, part_notes, timeline
 
 # Bump when what a reading holds, or how it is read, changes: older entries are then ignored.
@@ -99,19 +97,16 @@ def read_work(parse: Callable[[], object], corpus_file: str | Path | None, numbe
     """The reading of a work: from ``cache_dir`` if there, else ``parse()`` then :func:`read_score`,
     stored for next time. Without a cache folder or a corpus file, it is always parsed.
 
-    An entry is written to a temporary file and renamed into place, so parallel workers never
-    read half an entry; an unreadable entry is parsed again and replaced.
+    An entry is written atomically (musicfusion.plumbing.files.write_json), so parallel workers
+    never read half an entry; an unreadable entry is parsed again and replaced.
     """
     if cache_dir is None or corpus_file is None:
         return read_score(parse())
     entry = Path(cache_dir) / f"{reading_key(corpus_file, number)}.json"
     try:
-        return WorkReading.from_dict(json.loads(entry.read_text(encoding="utf-8")))
+        return WorkReading.from_dict(read_json(entry))
     except (OSError, ValueError, KeyError, TypeError):
         pass
     reading = read_score(parse())
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=entry.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(reading.to_dict(), tmp, ensure_ascii=False)
-    os.replace(tmp.name, entry)
+    write_json(entry, reading.to_dict())
     return reading
