@@ -9,6 +9,8 @@ from musicfusion import MODALITIES
 from musicfusion.features.registry import extractor, shard_modalities
 from musicfusion.plumbing.paths import Layout, feature_file
 from musicfusion.data.manifest import dataset_clip_count
+from musicfusion.data.presets.paper_tunes import paper_files
+from musicfusion.evaluation.paper import PROTOCOLS as PAPER_PROTOCOLS
 from musicfusion.plumbing.config import collect_settings, resolve_dataset, shard_count
 from musicfusion.plumbing.runtime import pin_job_environment
 
@@ -24,16 +26,17 @@ DATASET = resolve_dataset(config)
 TASKS = list(DATASET.tasks)
 # Shards of at most preprocess.clips_per_shard clips: a job's memory is bounded whatever the size
 # of the dataset.
-N_SHARDS = shard_count(dataset_clip_count(config, DATASET), config["preprocess"]["clips_per_shard"])
+# A paper dataset has no clips: its own chain (paper.smk) reads the tunes of its corpus files.
+N_SHARDS = 1 if DATASET.is_paper else shard_count(dataset_clip_count(config, DATASET), config["preprocess"]["clips_per_shard"])
 SHARDS = [f"{i:03d}" for i in range(N_SHARDS)]
 # Methods and transfer pairs that need a modality the dataset lacks are left out, said once.
 METHODS = [m for m, p in config["methods"].items() if DATASET.has(p["modalities"])]
 for _method in config["methods"]:
-    if _method not in METHODS:
+    if _method not in METHODS and not DATASET.is_paper:
         logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}: method {_method} "
                     f"(needs {'+'.join(config['methods'][_method]['modalities'])}) is left out")
 METHOD_PARAMS = {m: config["methods"][m] for m in METHODS}
-if not METHODS:
+if not METHODS and not DATASET.is_paper:
     raise ValueError(f"dataset {DATASET.name} has {list(DATASET.modalities)}: no configured method uses only those")
 # Repeated stratified group k-fold: fold i is repetition i // folds, test fold i % folds.
 N_FOLDS = config["evaluate"]["folds"] * config["evaluate"]["repetitions"]
@@ -42,7 +45,7 @@ TRACKING = config["tracking"]
 TRANSFER = config["transfer"]
 TRANSFER_PAIRS = [f"{source}_to_{target}" for source, target in TRANSFER["pairs"] if DATASET.has([source, target])]
 for _source, _target in TRANSFER["pairs"]:
-    if not DATASET.has([_source, _target]):
+    if not DATASET.has([_source, _target]) and not DATASET.is_paper:
         logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}: transfer {_source} -> "
                     f"{_target} is left out")
 # The file layout (musicfusion.plumbing.paths): the selected dataset's files, and the rules' patterns.
@@ -54,6 +57,9 @@ MODELS = LAYOUT.models
 FINGERPRINT = LAYOUT.fingerprint
 # Modalities whose features are extracted once per shard (the others are fitted on each fold).
 SHARD_MODALITIES = shard_modalities()
+# A reproduced paper's entry and its corpus files ({slug: (corpus path, class)}); empty otherwise.
+PAPER = DATASET.paper or {}
+PAPER_FILES = paper_files(PAPER) if DATASET.is_paper else {}
 PRESET_LABEL = DATASET.name if DATASET.is_preset else "user"  # the `preset` tag of MLflow runs
 
 
@@ -65,6 +71,8 @@ wildcard_constraints:
     modality="|".join(MODALITIES),
     source="|".join(MODALITIES),
     target="|".join(MODALITIES),
+    protocol="|".join(PAPER_PROTOCOLS),
+    corpus_file="[A-Za-z0-9_]+",
 
 
 def dataset_spec(wildcards):
@@ -200,7 +208,13 @@ def transfer_outputs():
     return outputs
 
 
+def paper_outputs():
+    return [f"{RESULTS}/{name}" for name in ("paper_comparison.csv", "paper_comparison.md", "paper_mlflow_runs.json")]
+
+
 def all_outputs():
+    if DATASET.is_paper:
+        return paper_outputs()
     name = DATASET.name
     outputs = [f"{LAYOUT.interim}/bad_clips.csv", f"{LAYOUT.interim}/absent.csv"]
     outputs += [f"{RESULTS}/{table}" for table in (

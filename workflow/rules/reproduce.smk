@@ -5,6 +5,8 @@ REFERENCE_DIR = LAYOUT.reference(config["reproduce"]["reference_dir"])
 # transfer.csv only where the dataset has a pair of modalities to map.
 REFERENCE_TABLES = [f"{RESULTS}/summary.csv", f"{RESULTS}/significance.csv", f"{RESULTS}/robustness.csv"]
 REFERENCE_TABLES += [t for t in transfer_outputs() if Path(t).name == "transfer.csv"]
+if DATASET.is_paper:  # a reproduced paper's one table
+    REFERENCE_TABLES = [f"{RESULTS}/paper_comparison.csv"]
 
 
 rule reproduce:

@@ -11,7 +11,8 @@ import pandas as pd
 # Columns that identify a row in each result table; every other numeric column is compared.
 KEYS = {"summary.csv": ["method", "task"], "significance.csv": ["task", "comparison", "method"],
         "transfer.csv": ["source", "target", "method"],
-        "robustness.csv": ["method", "task", "perturbation", "modality", "level"]}
+        "robustness.csv": ["method", "task", "perturbation", "modality", "level"],
+        "paper_comparison.csv": ["learner"]}
 
 
 def compare_tables(fresh_path: str | Path, reference_path: str | Path, tolerance: float) -> list[str]:
@@ -21,10 +22,14 @@ def compare_tables(fresh_path: str | Path, reference_path: str | Path, tolerance
     fresh = pd.read_csv(fresh_path).set_index(keys).sort_index()
     reference = pd.read_csv(reference_path).set_index(keys).sort_index()
     problems = []
+
+    def label(row) -> str:  # an index of one key gives plain values, of several tuples
+        return "/".join(map(str, row if isinstance(row, tuple) else (row,)))
+
     for row in sorted(set(reference.index) - set(fresh.index)):
-        problems.append(f"{name}: row {'/'.join(map(str, row))} is in the reference but not in the results")
+        problems.append(f"{name}: row {label(row)} is in the reference but not in the results")
     for row in sorted(set(fresh.index) - set(reference.index)):
-        problems.append(f"{name}: row {'/'.join(map(str, row))} is new (not in the reference)")
+        problems.append(f"{name}: row {label(row)} is new (not in the reference)")
     for column in sorted(set(reference.columns) - set(fresh.columns)):
         problems.append(f"{name}: column {column} is in the reference but not in the results")
     common = sorted(set(fresh.index) & set(reference.index))
@@ -36,7 +41,7 @@ def compare_tables(fresh_path: str | Path, reference_path: str | Path, tolerance
                 continue
             if pd.isna(want) or pd.isna(got) or abs(float(got) - float(want)) > tolerance:
                 delta = abs(float(got) - float(want)) if not (pd.isna(want) or pd.isna(got)) else np.nan
-                problems.append(f"{name}: {'/'.join(map(str, row))} {column}: reference {want}, now {got} "
+                problems.append(f"{name}: {label(row)} {column}: reference {want}, now {got} "
                                 f"(|difference| {delta:.6g} > tolerance {tolerance})")
     return problems
 

@@ -14,6 +14,10 @@ from musicfusion.plumbing.paths import PROJECT_ROOT, SCHEMA, Layout
 SCHEMA_PATH = PROJECT_ROOT / SCHEMA
 
 
+# The task of a paper dataset: the class of each tune (the ISMIR 2011 experiment's regions).
+PAPER_TASK = "region"
+
+
 class ConfigError(ValueError):
     """A setting in params.yaml is missing or inconsistent."""
 
@@ -52,10 +56,15 @@ class DatasetSpec:
     manifest: Path
     modalities: tuple[str, ...]  # the modalities the dataset has (a clip may still lack one)
     tasks: tuple[str, ...]  # its label columns, one classification task each
+    paper: dict | None = None  # papers entry when the dataset reruns a published experiment
 
     @property
     def is_preset(self) -> bool:
         return self.preset is not None
+
+    @property
+    def is_paper(self) -> bool:
+        return self.paper is not None
 
     def has(self, modalities) -> bool:
         """Whether the dataset has every one of ``modalities`` (a method's, a transfer pair's)."""
@@ -63,16 +72,26 @@ class DatasetSpec:
 
 
 def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
-    """The selected (or named) dataset: a preset, or a user dataset of ``datasets``.
+    """The selected (or named) dataset: a preset, a user dataset of ``datasets``, or a published
+    experiment of ``papers``.
 
     A preset has every modality and the top-level ``tasks``; a user dataset declares its
-    ``modalities`` and ``tasks`` (by default all three modalities and the top-level tasks).
+    ``modalities`` and ``tasks`` (by default all three modalities and the top-level tasks); a
+    paper has its tunes' scores and one task, :data:`PAPER_TASK`.
     """
     name = name or str(params["dataset"])
     presets = params["collect"]["presets"]
     external = params.get("datasets") or {}
-    if name in presets and name in external:
-        raise ConfigError(f"dataset {name!r} is both a preset and a user dataset; rename one")
+    papers = params.get("papers") or {}
+    for first, second, kinds in ((presets, external, "a preset and a user dataset"),
+                                 (presets, papers, "a preset and a paper"),
+                                 (external, papers, "a user dataset and a paper")):
+        if name in first and name in second:
+            raise ConfigError(f"dataset {name!r} is both {kinds}; rename one")
+    if name in papers:
+        # The paper's tunes, one region label each: its chain (workflow/rules/paper.smk) reads
+        # scores from the corpus and has no clips of the other modalities.
+        return DatasetSpec(name, None, Path(Layout(name).paper_tunes), (), (PAPER_TASK,), papers[name])
     if name in presets:
         return DatasetSpec(name, presets[name], Path(Layout(name).manifest), tuple(MODALITIES),
                            tuple(params["tasks"]))
@@ -80,7 +99,7 @@ def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
         entry = external[name]
         modalities = tuple(m for m in MODALITIES if m in entry.get("modalities", MODALITIES))
         return DatasetSpec(name, None, Path(entry["manifest"]), modalities, tuple(entry.get("tasks", params["tasks"])))
-    known = sorted(presets) + sorted(external)
+    known = sorted(presets) + sorted(external) + sorted(papers)
     raise ConfigError(f"dataset {name!r} is neither a preset nor a user dataset; known: {known}")
 
 

@@ -4,7 +4,8 @@
 
     data/raw/<dataset>/            manifest.csv, duplicates.csv, clips/ (collected or the user's own)
     data/interim/<dataset>/        <modality>/shard-<shard>.npz, bad_clips.csv, absent.csv
-    data/processed/<dataset>/      features/ (per modality, control/, fold-<i>/), perturbed/, fingerprint.json
+    data/processed/<dataset>/      features/ (per modality, control/, fold-<i>/), perturbed/, fingerprint.json;
+                                   a paper's paper/ (tunes.csv, the features of each corpus file)
     models/<dataset>/              <method>/ (model.pkl, fold_models.pkl, predictions.csv, trials.csv), transfer/
     results/<dataset>/             the tables and figures; methods/<method>/, transfer/<pair>/
     reference/<dataset>/           the committed tables `snakemake reproduce` checks
@@ -73,6 +74,20 @@ class Layout:
     @property
     def fingerprint(self) -> str:
         return f"{self.processed}/fingerprint.json"
+
+    # --- a paper's tunes and features ------------------------------------------------------
+    @property
+    def paper(self) -> str:
+        return f"{self.processed}/paper"
+
+    @property
+    def paper_tunes(self) -> str:
+        """Every tune of a paper dataset with its label, group and features (musicfusion.evaluation.paper)."""
+        return f"{self.paper}/tunes.csv"
+
+    def paper_file_features(self, corpus_file: str) -> str:
+        """The tunes of one corpus file of a paper, with their features (``corpus_file``: a slug)."""
+        return f"{self.paper}/files/{corpus_file}.csv"
 
     # --- models and results ----------------------------------------------------------------
     @property

@@ -47,9 +47,10 @@ DATASET_CREATED_TWICE = ("UNIQUE constraint failed: datasets", 'unique constrain
 # Every run's tag ``kind`` says which result it holds, so one filter (the UI's search box,
 # MlflowClient.search_runs) picks one kind out of the one experiment: ``tags.kind = 'fusion'``
 # (a run per method and task, single-modality and control methods too: tag ``method_kind``),
-# ``'trial'`` (the tuning trials, child runs of those), ``'transfer'``, ``'robustness'``.
+# ``'trial'`` (the tuning trials, child runs of those), ``'transfer'``, ``'robustness'``, ``'paper'``
+# (a reproduced paper's learners).
 KIND_TAG = "kind"
-RUN_KINDS = ("fusion", "trial", "transfer", "robustness")
+RUN_KINDS = ("fusion", "trial", "transfer", "robustness", "paper")
 
 
 def kind_filter(kind: str) -> str:
@@ -327,6 +328,32 @@ def log_transfer_runs(*, uri: str, experiment: str, pair_metrics: dict, tags: di
                 metrics=numeric_metrics({**entry["test"], "validation_mrr": entry["validation_mrr"], **sizes,
                                          "best_on_validation": float(best)}),
                 artifacts=artifacts)
+
+    return _log_results(uri, experiment, origin, results())
+
+
+def log_paper_runs(*, uri: str, experiment: str, paper: str, comparison: Sequence[dict], settings: dict,
+                   params: dict, tags: dict, artifacts: list[str | Path], origin: RunOrigin) -> dict:
+    """One run per learner of a reproduced paper; returns {learner: run_id}.
+
+    ``comparison`` holds the rows of results/<paper>/paper_comparison.csv
+    (musicfusion.evaluation.paper.comparison_table): every number of a row is logged as a metric,
+    its verdict as a tag. ``settings`` maps each learner to its settings. Runs are named
+    ``paper/<paper>/<learner>`` and tagged ``kind=paper``; each is logged once, keyed by the
+    paper, the learner and the params and data digests, its content the row.
+    """
+    def results():
+        params_digest = tags.get("params_sha256") or params_sha256(params)
+        for row in comparison:
+            learner = row["learner"]
+            yield _ResultRun(
+                label=learner,
+                key={"kind": "paper", "paper": paper, "learner": learner, "dataset": origin.dataset,
+                     "params_sha256": params_digest, "dataset_sha256": origin.dataset_sha256},
+                content=row, run_name=f"paper/{paper}/{learner}",
+                tags={**tags, KIND_TAG: "paper", "paper": paper, "learner": learner, "verdict": row["verdict"]},
+                params=flatten("", {"learner": settings[learner], **params}),
+                metrics=numeric_metrics(row), artifacts=artifacts)
 
     return _log_results(uri, experiment, origin, results())
 

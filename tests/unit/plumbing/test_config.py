@@ -26,6 +26,20 @@ def test_presets_resolve_to_data_raw(params):
     assert spec.modalities == ("audio", "video", "text") and spec.tasks == tuple(params["tasks"])
 
 
+def test_paper_resolves_to_its_tunes_and_one_task(params):
+    spec = resolve_dataset(params, "ismir2011")
+    assert spec.is_paper and not spec.is_preset and spec.paper is params["papers"]["ismir2011"]
+    assert spec.manifest == Path("data/processed/ismir2011/paper/tunes.csv")
+    assert spec.modalities == () and spec.tasks == ("region",)
+    assert not resolve_dataset(params, "tiny").is_paper
+
+
+def test_a_paper_named_like_a_preset_is_refused(params_copy):
+    params_copy["papers"]["tiny"] = params_copy["papers"]["ismir2011"]
+    with pytest.raises(ConfigError, match="both a preset and a paper"):
+        resolve_dataset(params_copy, "tiny")
+
+
 def test_user_dataset_resolves_to_its_manifest_modalities_and_tasks(params_copy):
     params_copy["datasets"] = {"mine": {"manifest": "/x/m.csv", "modalities": ["text", "audio"], "tasks": ["genre"]},
                                "all": {"manifest": "/y/m.csv"}}

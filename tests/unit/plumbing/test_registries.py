@@ -16,6 +16,7 @@ from musicfusion.features import POOLING_FUNCTIONS
 from musicfusion.features.registry import EXTRACTORS
 from musicfusion.models.learners import LEARNERS
 from musicfusion.models.methods import REGISTRY as METHODS
+from musicfusion.models.paper_learners import PAPER_LEARNERS
 from musicfusion.plumbing.config import SCHEMA_PATH
 
 
@@ -43,6 +44,13 @@ def test_transfer_types_are_the_registered_mappings(schema):
 
 def test_learner_names_are_the_registered_learners(schema):
     assert set(properties(schema, "learners")["propertyNames"]["enum"]) == set(LEARNERS)
+
+
+def test_paper_learners_are_the_registered_ones(schema, params):
+    entry = properties(schema, "papers")["additionalProperties"]
+    assert set(entry["properties"]["learners"]["propertyNames"]["enum"]) == set(PAPER_LEARNERS)
+    for paper in params["papers"].values():
+        assert set(paper["learners"]) <= set(PAPER_LEARNERS)
 
 
 def test_modalities_are_the_registered_extractors_and_media(schema):

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from musicfusion.tracking.loggers import RUN_KINDS, kind_filter, log_robustness_runs
+from musicfusion.tracking.loggers import RUN_KINDS, kind_filter, log_paper_runs, log_robustness_runs
 from musicfusion.tracking.store import _get_or_create_experiment, experiment_id, init_store
 
 from tracking_cases import ORIGIN, active_runs, log_method, log_pair, pair
@@ -87,14 +87,22 @@ def test_each_kind_filter_returns_only_that_kind(store, late_fusion, curve):
     summary, relative = robustness_tables([("late_fusion", "style"), ("audio_only", "style")])
     log_robustness_runs(uri=uri, experiment=experiment, summary=summary, relative=relative, scores=["recall_macro"],
                         tags={"kind": "not-this"}, params={"seed": 42}, artifacts=[curve], origin=ORIGIN)
+    comparison = [{"learner": name, "paper_percent": 95.0, "ours_percent": 95.5, "ours_ci_low": 94.0,
+                   "ours_ci_high": 97.0, "verdict": "reproduced", "reason": ""} for name in ("logistic", "knn")]
+    log_paper_runs(uri=uri, experiment=experiment, paper="ismir2011", comparison=comparison,
+                   settings={"logistic": {"ridge": 1e-8}, "knn": {"n_neighbors": 3}}, params={"folds": 10},
+                   tags={"kind": "not-this"}, artifacts=[curve], origin=ORIGIN)
 
     assert kind_filter("fusion") == "tags.kind = 'fusion'"
-    expected = {"fusion": 1, "trial": 6, "transfer": 2, "robustness": 2}
+    expected = {"fusion": 1, "trial": 6, "transfer": 2, "robustness": 2, "paper": 2}
     assert set(RUN_KINDS) == set(expected)
     found = {kind: client.search_runs([exp_id], kind_filter(kind), max_results=1000) for kind in RUN_KINDS}
     for kind, runs in found.items():
         assert len(runs) == expected[kind], kind
         assert {run.data.tags["kind"] for run in runs} == {kind}
+    paper = {run.data.tags["learner"]: run for run in found["paper"]}
+    assert paper["knn"].data.params["learner.n_neighbors"] == "3" and paper["knn"].data.metrics["ours_percent"] == 95.5
+    assert paper["knn"].data.tags["verdict"] == "reproduced" and paper["knn"].info.run_name == "paper/ismir2011/knn"
     everything = active_runs(client, experiment)
     assert sorted(run.info.run_id for runs in found.values() for run in runs) == sorted(
         run.info.run_id for run in everything)
