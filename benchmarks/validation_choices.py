@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from musicfusion import MODALITIES
 from musicfusion.evaluation.metrics import score
 from musicfusion.features.matrices import load_features
 from musicfusion.features.text import fit_on_split
 from musicfusion.models.methods import MethodSpec, parse_method
 from musicfusion.models.train import Tuning, fit_fold
-from musicfusion.plumbing.config import load_params
+from musicfusion.plumbing.config import load_params, resolve_methods
 from musicfusion.plumbing.files import load_npz
 from musicfusion.plumbing.paths import Layout
 
@@ -55,13 +56,14 @@ def main() -> None:
     features = Path(layout.features)
     shards = [load_npz(p) for p in sorted(Path(layout.interim, "text").glob("shard-*.npz"))]
     text_settings = params["features"]["text"]
+    methods = resolve_methods(params["methods"], MODALITIES)[0]  # `modalities: dataset` made concrete
     alternatives = {
         ("text analyzer", "text_only", "char_wb 2-4 (params)"): (params["methods"]["text_only"], text_settings),
         ("text analyzer", "text_only", "word 1-2"): (params["methods"]["text_only"],
                                                      {**text_settings, "analyzer": "word", "ngram_range": [1, 2]}),
-        ("block scaling", "early_fusion", "on (params)"): ({**params["methods"]["early_fusion"], "block_scaling": True},
+        ("block scaling", "early_fusion", "on (params)"): ({**methods["early_fusion"], "block_scaling": True},
                                                            text_settings),
-        ("block scaling", "early_fusion", "off"): ({**params["methods"]["early_fusion"], "block_scaling": False},
+        ("block scaling", "early_fusion", "off"): ({**methods["early_fusion"], "block_scaling": False},
                                                    text_settings),
     }
     alternatives.update({

@@ -3,7 +3,8 @@
 - `calls`: audio only, clips of real lengths (0.6 s to 6 s, one too short), a custom task
   `genre`, no split column, a folder per class turned into a manifest by `musicfusion manifest`;
 - `moods`: audio and text, text missing for some clips, a custom task `mood` with some clips
-  unlabelled, a split column.
+  unlabelled, a split column; the fusion methods declared over the dataset's modalities fuse
+  audio+text.
 
 Each runs with plain `snakemake --config dataset=NAME` after registering it in params.yaml,
 and its results land in results/NAME/.
@@ -81,7 +82,9 @@ def calls(project, tmp_path_factory) -> Path:
     register(project, "calls", entry)
     log = run(project, "calls").stderr
     # One line per method or pair left out, naming what it needs.
-    assert log.count("early_fusion (needs audio+video+text) is left out") == 1
+    assert log.count("early_fusion (fuses the dataset's modalities and needs at least 2; the dataset has audio) "
+                     "is left out") == 1
+    assert log.count("video_only (needs video) is left out") == 1
     assert log.count("transfer video -> audio is left out") == 1
     return project
 
@@ -124,7 +127,11 @@ def test_audio_only_variable_length_dataset_runs_with_its_own_task(calls):
 
 def test_audio_and_partial_text_dataset_uses_every_clip_a_method_can(moods):
     summary = pd.read_csv(moods / "results/moods/summary.csv").set_index("method")
-    assert set(summary.index) == {"audio_only", "audio_control", "text_only", "text_control"}
+    # The fusion methods declared over the dataset's modalities fuse the two it has.
+    fusion = {"early_fusion", "early_fusion_dropout", "late_fusion", "stacking", "mlp_single_task", "mlp_multitask"}
+    assert set(summary.index) == {"audio_only", "audio_control", "text_only", "text_control"} | fusion
+    assert set(summary.loc[sorted(fusion), "modalities"]) == {"audio+text"}
+    assert summary.loc["late_fusion", "learner"] == "audio:logistic text:logistic"
     # 40 clips, 2 of them unlabelled; text is absent for 10 others: every method is scored on all
     # 38 labelled clips, the text baseline giving no prediction (an error) for the 10
     assert summary.loc["audio_only", "n_test_clips"] == 38
@@ -138,7 +145,8 @@ def test_audio_and_partial_text_dataset_uses_every_clip_a_method_can(moods):
     assert len(absent) == 10 and set(absent["modality"]) == {"text"}
     assert pd.read_csv(moods / "data/interim/moods/bad_clips.csv").empty
     significance = pd.read_csv(moods / "results/moods/significance.csv")
-    assert set(significance["comparison"]) == {"modality_vs_control"}
+    assert set(significance["comparison"]) == {"modality_vs_control", "fusion_vs_best_single"}
+    assert set(significance.loc[significance["comparison"] == "fusion_vs_best_single", "method"]) == fusion
     transfer = pd.read_csv(moods / "results/moods/transfer.csv")
     assert set(zip(transfer["source"], transfer["target"])) == {("text", "audio"), ("audio", "text")}
     assert "mood_precision@5" in transfer.columns

@@ -11,7 +11,7 @@ from musicfusion.plumbing.paths import Layout, feature_file
 from musicfusion.data.manifest import dataset_clip_count
 from musicfusion.data.presets.paper_tunes import paper_files
 from musicfusion.evaluation.paper import PROTOCOLS as PAPER_PROTOCOLS
-from musicfusion.plumbing.config import collect_settings, resolve_dataset, shard_count
+from musicfusion.plumbing.config import collect_settings, resolve_dataset, resolve_methods, shard_count
 from musicfusion.plumbing.runtime import pin_job_environment
 
 validate(config, schema="../schemas/params.schema.yaml")
@@ -30,12 +30,13 @@ TASKS = list(DATASET.tasks)
 N_SHARDS = 1 if DATASET.is_paper else shard_count(dataset_clip_count(config, DATASET), config["preprocess"]["clips_per_shard"])
 SHARDS = [f"{i:03d}" for i in range(N_SHARDS)]
 # Methods and transfer pairs that need a modality the dataset lacks are left out, said once.
-METHODS = [m for m, p in config["methods"].items() if DATASET.has(p["modalities"])]
-for _method in config["methods"]:
-    if _method not in METHODS and not DATASET.is_paper:
-        logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}: method {_method} "
-                    f"(needs {'+'.join(config['methods'][_method]['modalities'])}) is left out")
-METHOD_PARAMS = {m: config["methods"][m] for m in METHODS}
+# Each method's entry with its modalities resolved: `modalities: dataset` fuses what the dataset has.
+METHOD_PARAMS, _LEFT_OUT = resolve_methods(config["methods"], DATASET.modalities)
+METHODS = list(METHOD_PARAMS)
+for _method, _reason in _LEFT_OUT.items():
+    if not DATASET.is_paper:
+        logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}: method {_method} ({_reason}) "
+                    "is left out")
 if not METHODS and not DATASET.is_paper:
     raise ValueError(f"dataset {DATASET.name} has {list(DATASET.modalities)}: no configured method uses only those")
 # Repeated stratified group k-fold: fold i is repetition i // folds, test fold i % folds.
@@ -105,7 +106,7 @@ def collect_params(wildcards):
 
 def method_params(wildcards):
     """One fusion method's entry of params.yaml `methods`."""
-    return config["methods"][wildcards.method]
+    return METHOD_PARAMS[wildcards.method]
 
 
 def _shard_settings(feature_set, features):
@@ -126,7 +127,7 @@ def control_params(wildcards):
 def method_inputs(wildcards):
     """What one method's training reads: every fold's split and, per modality, its features
     (the fold's own TF-IDF for text) or its shortcut controls."""
-    method = config["methods"][wildcards.method]
+    method = METHOD_PARAMS[wildcards.method]
     folds = [f"{FEATURES}/fold-{i}/clips.csv" for i in FOLDS]
     if method["type"] == "control":
         return folds + [str(feature_file(FEATURES, m, feature_set="control")) for m in method["modalities"]]
@@ -154,7 +155,7 @@ def perturbed_modalities(modalities):
 def robustness_inputs(wildcards):
     """What one method's sweeps read: its training inputs, its modalities' perturbed features, and
     the clean text (each fold's TF-IDF is fitted again to transform degraded texts)."""
-    method = config["methods"][wildcards.method]
+    method = METHOD_PARAMS[wildcards.method]
     inputs = {"clips": f"{FEATURES}/clips.csv", "features": method_inputs(wildcards),
               "perturbed": [f"{LAYOUT.perturbed}/{m}.npz"
                             for m in perturbed_modalities(method["modalities"])],
@@ -166,7 +167,7 @@ def robustness_inputs(wildcards):
 
 def method_learners(wildcards):
     """The params.yaml `learners` entries one method uses: editing another learner reruns nothing."""
-    method = config["methods"][wildcards.method]
+    method = METHOD_PARAMS[wildcards.method]
     names = [method["learner"]] if isinstance(method["learner"], str) else list(method["learner"].values())
     return {name: config["learners"][name] for name in sorted(set(names)) if name in config["learners"]}
 

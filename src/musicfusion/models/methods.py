@@ -165,3 +165,4 @@ def build_method(method_params: Mapping, seed: int, learners_config: Mapping, va
                  fixed: Mapping | None = None):
     """The unfitted estimator of one ``methods`` entry for one configuration (see MethodSpec.build)."""
     return parse_method(method_params, learners_config).build(seed, values, fixed)
+

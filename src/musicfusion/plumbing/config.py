@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +125,42 @@ def collect_settings(params: dict, preset: str) -> dict:
         raise ConfigError(f"{preset!r} is not a preset; presets: {sorted(section['presets'])}")
     return {**{k: v for k, v in section.items() if k not in NOT_SHAPING_COLLECT},
             "preset": section["presets"][preset]}
+
+
+# ``modalities: dataset`` in a ``methods`` entry: fuse whatever modalities the dataset has.
+DATASET_MODALITIES = "dataset"
+# A method over the dataset's modalities fuses at least this many (one is a single-modality baseline).
+MIN_FUSED = 2
+
+
+def resolve_methods(methods: Mapping, dataset_modalities) -> tuple[dict[str, dict], dict[str, str]]:
+    """The ``methods`` entries a dataset can run, each with a concrete ``modalities`` list, and
+    why each other one is left out: ({method: entry}, {method: reason}).
+
+    An entry with a list runs when the dataset has every modality of it. An entry with
+    ``modalities: dataset`` fuses the dataset's modalities (in the usual order) when it has at
+    least :data:`MIN_FUSED`; a ``learner`` given per modality is kept for those modalities, and
+    must name one for each.
+    """
+    present = [m for m in MODALITIES if m in set(dataset_modalities)]
+    resolved, left_out = {}, {}
+    for name, entry in methods.items():
+        wanted = entry["modalities"]
+        if wanted == DATASET_MODALITIES:
+            if len(present) < MIN_FUSED:
+                left_out[name] = (f"fuses the dataset's modalities and needs at least {MIN_FUSED}; "
+                                  f"the dataset has {'+'.join(present) or 'none'}")
+                continue
+            entry = {**entry, "modalities": list(present)}
+            learner = entry.get("learner")
+            if isinstance(learner, Mapping):
+                missing = [m for m in present if m not in learner]
+                if missing:
+                    raise ValueError(f"method {name!r} fuses the dataset's modalities ({'+'.join(present)}) but "
+                                     f"names no learner for {missing}")
+                entry["learner"] = {m: learner[m] for m in present}
+        elif not set(wanted) <= set(present):
+            left_out[name] = f"needs {'+'.join(wanted)}"
+            continue
+        resolved[name] = copy.deepcopy(dict(entry))
+    return resolved, left_out

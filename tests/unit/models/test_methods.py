@@ -8,6 +8,7 @@ import copy
 import numpy as np
 import pytest
 
+from musicfusion import MODALITIES
 from musicfusion.models.fusion import JOINT
 from musicfusion.models.methods import (
     build_method,
@@ -17,6 +18,7 @@ from musicfusion.models.methods import (
     learner_units,
     parse_method,
 )
+from musicfusion.plumbing.config import resolve_methods
 
 from fusion_cases import MODS, SEED, build, fit_predict, make_split
 from small_learners import LEARNERS
@@ -98,7 +100,7 @@ def test_build_method_needs_a_configured_learner_per_unit():
 def test_build_method_accepts_every_configured_method(params):
     """Every method of the real params.yaml (loaded and validated by load_params) builds with
     its configured learners."""
-    for name, settings in params["methods"].items():
+    for name, settings in resolve_methods(params["methods"], MODALITIES)[0].items():
         method = build_method(settings, params["seed"], params["learners"])
         assert method.random_state == params["seed"], name
         assert method.get_params()["modalities"] == settings["modalities"], name
@@ -133,7 +135,7 @@ def test_untuned_values_are_the_settings_checked_against_their_domain():
 
 
 def test_every_configured_method_has_valid_untuned_values(params):
-    for name, method in params["methods"].items():
+    for name, method in resolve_methods(params["methods"], MODALITIES)[0].items():
         spec = parse_method(method, params["learners"])
         assert spec.space, name  # every configured learner has something to tune
         assert sorted(spec.untuned) == sorted(spec.space), name

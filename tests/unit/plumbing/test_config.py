@@ -10,6 +10,7 @@ from musicfusion.plumbing.config import (
     ConfigError,
     collect_settings,
     resolve_dataset,
+    resolve_methods,
     shard_count,
     validate_params,
 )
@@ -94,3 +95,34 @@ def test_zero_clips_per_shard_is_refused():
         shard_count(10, 0)
 
 
+
+
+METHODS = {"audio_only": {"type": "single_modality", "modalities": ["audio"], "learner": "logistic"},
+           "video_only": {"type": "single_modality", "modalities": ["video"], "learner": "svm"},
+           "early": {"type": "early_fusion", "modalities": "dataset", "learner": "logistic"},
+           "late": {"type": "late_fusion", "modalities": "dataset",
+                    "learner": {"audio": "logistic", "video": "svm", "text": "logistic"}},
+           "pair": {"type": "late_fusion", "modalities": ["audio", "video"], "learner": "logistic"}}
+
+
+def test_methods_over_the_dataset_fuse_what_it_has():
+    resolved, left_out = resolve_methods(METHODS, ("text", "audio"))
+    assert list(resolved) == ["audio_only", "early", "late"]
+    assert resolved["early"]["modalities"] == ["audio", "text"]  # the usual order, whatever the dataset's
+    assert resolved["late"]["learner"] == {"audio": "logistic", "text": "logistic"}  # video's learner dropped
+    assert left_out == {"video_only": "needs video", "pair": "needs audio+video"}
+    assert METHODS["early"]["modalities"] == "dataset"  # the params are not touched
+    everything, _ = resolve_methods(METHODS, ("audio", "video", "text"))
+    assert everything["late"]["modalities"] == ["audio", "video", "text"] and len(everything) == len(METHODS)
+
+
+def test_a_dataset_with_one_modality_runs_no_method_over_the_dataset():
+    resolved, left_out = resolve_methods(METHODS, ("audio",))
+    assert list(resolved) == ["audio_only"]
+    assert left_out["early"] == "fuses the dataset's modalities and needs at least 2; the dataset has audio"
+
+
+def test_a_method_over_the_dataset_needs_a_learner_for_each_of_its_modalities():
+    methods = {"late": {**METHODS["late"], "learner": {"audio": "logistic", "video": "svm"}}}
+    with pytest.raises(ValueError, match=r"'late' fuses the dataset's modalities \(audio\+text\).*\['text'\]"):
+        resolve_methods(methods, ("audio", "text"))
