@@ -38,6 +38,8 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "audio": ("wav", "flac", "ogg", "mp3", "aiff", "aif", "m4a"),
     "video": ("mp4", "mkv", "avi", "mov", "webm", "m4v"),
     "text": ("txt",),
+    # Scores: MIDI, MusicXML (plain and compressed), Humdrum kern, ABC.
+    "score": ("mid", "midi", "xml", "musicxml", "mxl", "krn", "abc"),
 }
 MODALITY_OF_EXTENSION: dict[str, str] = {ext: m for m, exts in EXTENSIONS.items() for ext in exts}
 

@@ -2,7 +2,8 @@
 
 - audio: mono, resampled, RMS loudness-normalised, at its real length;
 - video: sampled to the configured frame rate, resized, grey, at its real length;
-- text: Unicode-normalised, lower-cased, whitespace collapsed.
+- text: Unicode-normalised, lower-cased, whitespace collapsed;
+- score: parsed (MIDI, MusicXML, kern, ABC) into its notes, one row each (musicfusion.data.scores).
 
 Audio and video keep their real length between ``preprocess.min_seconds`` and
 ``max_seconds``: a longer clip is cut to ``max_seconds`` (its start, or its middle, by
@@ -30,6 +31,7 @@ import pandas as pd
 
 from musicfusion import MEDIA_KEYS
 from musicfusion.data.manifest import path_column
+from musicfusion.data.scores import NOTE_COLUMNS
 from musicfusion.plumbing.files import PieceSpool
 from musicfusion.plumbing.runtime import progress
 
@@ -242,6 +244,16 @@ def load_video(clip_id: str, path: Path, limits: dict, params: dict) -> np.ndarr
     return frames
 
 
+def load_score(clip_id: str, path: Path, params: dict) -> np.ndarray:
+    """The score's notes (musicfusion.data.scores); unparsable, empty or too short is a bad clip."""
+    from musicfusion.data.scores import ScoreError, read_score
+
+    try:
+        return read_score(path, params["min_notes"])
+    except ScoreError as err:
+        raise BadClipError(clip_id, "score", path, str(err).removeprefix(f"{path}: ")) from None
+
+
 def normalize_text(text: str, params: dict) -> str:
     """Unicode-normalise, optionally lower-case, and collapse whitespace (``preprocess.text``).
 
@@ -301,9 +313,11 @@ def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_sha
     limits = {k: params[k] for k in ("min_seconds", "max_seconds", "long_clips")}
     loaders = {"audio": lambda cid, path: load_audio(cid, path, limits, params["audio"]),
                "video": lambda cid, path: load_video(cid, path, limits, params["video"]),
-               "text": lambda cid, path: load_text(cid, path, params["text"])}
+               "text": lambda cid, path: load_text(cid, path, params["text"]),
+               "score": lambda cid, path: load_score(cid, path, params["score"])}
     v = params["video"]
-    shapes = {"audio": (np.float32, ()), "video": (np.uint8, (v["height"], v["width"]))}
+    shapes = {"audio": (np.float32, ()), "video": (np.uint8, (v["height"], v["width"])),
+              "score": (np.float64, (len(NOTE_COLUMNS),))}
     kept: dict[str, dict] = {m: {"ids": [], "lengths": [],
                                  "data": PieceSpool(spool_dir, *shapes[m]) if spool_dir and m in shapes else []}
                              for m in modalities}

@@ -11,7 +11,10 @@ text), so the features are re-extracted from degraded media exactly as from clea
   to every pixel, clipped to 0-255;
 - ``dropped_frames`` (video): this fraction of the frames lost, each shown as the last frame
   that arrived (a stalled stream); frames lost before any arrived show the first one that did;
-- ``token_deletion`` (text): this fraction of the whitespace-separated tokens deleted.
+- ``token_deletion`` (text): this fraction of the whitespace-separated tokens deleted;
+- ``note_deletion`` (score): this fraction of the notes deleted (at least one kept);
+- ``note_shift`` (score): this fraction of the notes moved a semitone up or down
+  (musicfusion.evaluation.score_noise).
 
 Randomness is drawn per clip from (seed, perturbation, level, clip id), so a clip is degraded
 the same way whichever shard or fold it is in.
@@ -25,6 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from musicfusion import MEDIA_KEYS
+from musicfusion.evaluation.score_noise import delete_notes, shift_notes
 from musicfusion.features.shards import shard_clips
 
 # Grey levels of an 8-bit frame.
@@ -82,11 +86,14 @@ PERTURBATIONS: dict[str, tuple[str, Callable]] = {
     "pixel_noise": ("video", pixel_noise),
     "dropped_frames": ("video", dropped_frames),
     "token_deletion": ("text", token_deletion),
+    "note_deletion": ("score", delete_notes),
+    "note_shift": ("score", shift_notes),
 }
 
 
 # The level of each perturbation that leaves a clip as it is: the first point of its curve.
-CLEAN_LEVEL = {"white_noise": float("inf"), "pixel_noise": 0.0, "dropped_frames": 0.0, "token_deletion": 0.0}
+CLEAN_LEVEL = {"white_noise": float("inf"), "pixel_noise": 0.0, "dropped_frames": 0.0, "token_deletion": 0.0,
+               "note_deletion": 0.0, "note_shift": 0.0}
 
 
 def curve_levels(perturbation: str, noise: dict) -> list[float]:
@@ -114,9 +121,9 @@ def perturb_shard(modality: str, shard: dict, perturbation: str, level: float, s
              for c, clip in zip(ids, shard_clips(shard, modality))]
     if "lengths" not in shard:  # one text per clip
         return {"clip_ids": ids, key: np.array(clips, dtype=str)}
-    # Every perturbation keeps a clip's length.
+    # A clip's length may change (deleted notes), so it is counted again.
     data = np.concatenate(clips).astype(shard[key].dtype, copy=False) if clips else shard[key]
-    return {"clip_ids": ids, key: data, "lengths": shard["lengths"]}
+    return {"clip_ids": ids, key: data, "lengths": np.array([len(c) for c in clips], dtype=shard["lengths"].dtype)}
 
 
 def condition_key(feature_set: str, perturbation: str, level_index: int) -> str:

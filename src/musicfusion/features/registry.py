@@ -38,6 +38,12 @@ def _video(clips, settings: dict, rates: dict):
     return video.extract(clips, settings)
 
 
+def _score(clips, settings: dict, rates: dict):
+    from musicfusion.features import score
+
+    return score.extract(clips, settings)
+
+
 def _audio_controls(clips, settings: dict, rates: dict):
     from musicfusion.features.controls import audio_controls
 
@@ -54,6 +60,12 @@ def _text_controls(clips, settings: dict, rates: dict):
     from musicfusion.features.controls import text_controls
 
     return text_controls([str(t) for t in clips], settings)
+
+
+def _score_controls(clips, settings: dict, rates: dict):
+    from musicfusion.features.score import score_controls
+
+    return score_controls(clips, settings)
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "audio": Extractor("audio", per_fold=False, extract=_audio, controls=_audio_controls),
     "video": Extractor("video", per_fold=False, extract=_video, controls=_video_controls),
     "text": Extractor("text", per_fold=True, extract=None, controls=_text_controls),
+    "score": Extractor("score", per_fold=False, extract=_score, controls=_score_controls),
 }
 
 

@@ -15,6 +15,9 @@ from musicfusion.plumbing.paths import PROJECT_ROOT, SCHEMA, Layout
 SCHEMA_PATH = PROJECT_ROOT / SCHEMA
 
 
+# A user dataset that does not list its modalities has these (a score is used when it is listed:
+# datasets registered before scores were a modality keep meaning what they meant).
+DEFAULT_USER_MODALITIES = ("audio", "video", "text")
 # The task of a paper dataset: the class of each tune (the ISMIR 2011 experiment's regions).
 PAPER_TASK = "region"
 
@@ -77,7 +80,8 @@ def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
     experiment of ``papers``.
 
     A preset has every modality and the top-level ``tasks``; a user dataset declares its
-    ``modalities`` and ``tasks`` (by default all three modalities and the top-level tasks); a
+    ``modalities`` and ``tasks`` (by default audio, video and text, :data:`DEFAULT_USER_MODALITIES`,
+    and the top-level tasks); a
     paper has its tunes' scores and one task, :data:`PAPER_TASK`.
     """
     name = name or str(params["dataset"])
@@ -98,7 +102,7 @@ def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
                            tuple(params["tasks"]))
     if name in external:
         entry = external[name]
-        modalities = tuple(m for m in MODALITIES if m in entry.get("modalities", MODALITIES))
+        modalities = tuple(m for m in MODALITIES if m in entry.get("modalities", DEFAULT_USER_MODALITIES))
         return DatasetSpec(name, None, Path(entry["manifest"]), modalities, tuple(entry.get("tasks", params["tasks"])))
     known = sorted(presets) + sorted(external) + sorted(papers)
     raise ConfigError(f"dataset {name!r} is neither a preset nor a user dataset; known: {known}")
@@ -140,7 +144,7 @@ def resolve_methods(methods: Mapping, dataset_modalities) -> tuple[dict[str, dic
     An entry with a list runs when the dataset has every modality of it. An entry with
     ``modalities: dataset`` fuses the dataset's modalities (in the usual order) when it has at
     least :data:`MIN_FUSED`; a ``learner`` given per modality is kept for those modalities, and
-    must name one for each.
+    must name one for each. An entry that resolves to the same as an earlier one is left out.
     """
     present = [m for m in MODALITIES if m in set(dataset_modalities)]
     resolved, left_out = {}, {}
@@ -161,6 +165,12 @@ def resolve_methods(methods: Mapping, dataset_modalities) -> tuple[dict[str, dic
                 entry["learner"] = {m: learner[m] for m in present}
         elif not set(wanted) <= set(present):
             left_out[name] = f"needs {'+'.join(wanted)}"
+            continue
+        # On a dataset without a score, early_fusion over the dataset and early_fusion_without_score
+        # are one method: it runs once, under the first name.
+        same = next((other for other, kept in resolved.items() if kept == dict(entry)), None)
+        if same is not None:
+            left_out[name] = f"the same as {same} on this dataset"
             continue
         resolved[name] = copy.deepcopy(dict(entry))
     return resolved, left_out

@@ -48,6 +48,15 @@ def fluidsynth_available() -> bool:
 def render_audio(notes: list[NoteEvent], program: int, soundfont: str | Path, sample_rate: int,
                  gain: float, clip_seconds: float) -> np.ndarray:
     """Render notes with FluidSynth; return float32 stereo samples (n, 2) of exactly clip length."""
+    with tempfile.TemporaryDirectory(prefix="musicfusion-render-") as tmp:
+        midi_path = Path(tmp) / "clip.mid"
+        write_midi(notes, program, midi_path)
+        return render_midi(midi_path, soundfont, sample_rate, gain, clip_seconds)
+
+
+def render_midi(midi_path: str | Path, soundfont: str | Path, sample_rate: int, gain: float,
+                clip_seconds: float) -> np.ndarray:
+    """Render a MIDI file with FluidSynth; return float32 stereo samples (n, 2) of exactly clip length."""
     import soundfile as sf
 
     if not fluidsynth_available():
@@ -55,8 +64,7 @@ def render_audio(notes: list[NoteEvent], program: int, soundfont: str | Path, sa
     if not Path(soundfont).is_file():
         raise RuntimeError(f"{soundfont}: soundfont not found (Debian package fluid-soundfont-gm)")
     with tempfile.TemporaryDirectory(prefix="musicfusion-render-") as tmp:
-        midi_path, wav_path = Path(tmp) / "clip.mid", Path(tmp) / "clip.wav"
-        write_midi(notes, program, midi_path)
+        wav_path = Path(tmp) / "clip.wav"
         # -n no MIDI input, -i no shell, -q quiet; chorus and reverb stay on (a real performance
         # space), both are deterministic in FluidSynth. Dynamic sample loading reads only the
         # samples of the instrument played instead of the whole 148 MB soundfont: half the time

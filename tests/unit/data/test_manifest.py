@@ -23,19 +23,26 @@ ROW = {"clip_id": "a", "split": "train", "style": "s", "instrument": "i",
        "audio_path": "a.wav", "video_path": "a.mp4", "text_path": "a.txt"}
 
 
+# The modalities of ROW (a manifest needs a path column for each modality the dataset has).
+ROW_MODALITIES = ("audio", "video", "text")
+
+
 def test_manifest_problems_are_named(tmp_path):
     rows = [dict(ROW, clip_id=c, split=s) for c, s in (("a", "train"), ("b", "validation"), ("c", "test"))]
-    assert len(read_manifest(_manifest(tmp_path, rows), MODALITIES, TASKS)) == 3
+    with pytest.raises(ManifestError, match=r"missing columns \['score_path'\]"):
+        read_manifest(_manifest(tmp_path, rows), MODALITIES, TASKS)
+    assert len(read_manifest(_manifest(tmp_path, rows), ROW_MODALITIES, TASKS)) == 3
     with pytest.raises(ManifestError, match="duplicate clip_id"):
-        read_manifest(_manifest(tmp_path, rows + [rows[0]]), MODALITIES, TASKS)
+        read_manifest(_manifest(tmp_path, rows + [rows[0]]), ROW_MODALITIES, TASKS)
     with pytest.raises(ManifestError, match="missing columns"):
-        read_manifest(_manifest(tmp_path, [{k: v for k, v in r.items() if k != "style"} for r in rows]), MODALITIES, TASKS)
+        read_manifest(_manifest(tmp_path, [{k: v for k, v in r.items() if k != "style"} for r in rows]),
+                      ROW_MODALITIES, TASKS)
     with pytest.raises(ManifestError, match="unknown split"):
-        read_manifest(_manifest(tmp_path, rows + [dict(ROW, clip_id="d", split="dev")]), MODALITIES, TASKS)
+        read_manifest(_manifest(tmp_path, rows + [dict(ROW, clip_id="d", split="dev")]), ROW_MODALITIES, TASKS)
     with pytest.raises(ManifestError, match="no clip in split 'test'"):
-        read_manifest(_manifest(tmp_path, rows[:2]), MODALITIES, TASKS, require_all_splits=True)
+        read_manifest(_manifest(tmp_path, rows[:2]), ROW_MODALITIES, TASKS, require_all_splits=True)
     with pytest.raises(ManifestError, match="not found"):
-        read_manifest(tmp_path / "nope.csv", MODALITIES, TASKS)
+        read_manifest(tmp_path / "nope.csv", ROW_MODALITIES, TASKS)
 
 
 def test_a_preset_has_its_classes_times_clips_per_class_and_a_user_dataset_its_manifest_rows(params_copy, tmp_path):

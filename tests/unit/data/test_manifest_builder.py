@@ -37,7 +37,8 @@ def songs(tmp_path) -> Path:
 
 def test_extensions_per_modality():
     assert EXTENSIONS == {"audio": ("wav", "flac", "ogg", "mp3", "aiff", "aif", "m4a"),
-                          "video": ("mp4", "mkv", "avi", "mov", "webm", "m4v"), "text": ("txt",)}
+                          "video": ("mp4", "mkv", "avi", "mov", "webm", "m4v"), "text": ("txt",),
+                          "score": ("mid", "midi", "xml", "musicxml", "mxl", "krn", "abc")}
 
 
 def test_class_folders_pair_by_stem_and_label_by_folder(songs):

@@ -109,7 +109,8 @@ def small_dataset(tiny_dataset, tmp_path) -> Path:
     (root / "clips").mkdir(parents=True)
     manifest = pd.read_csv(tiny_dataset / "manifest.csv", dtype=str, keep_default_na=False).head(N_CLIPS)
     for row in manifest.itertuples():
-        for rel in (row.audio_path, row.video_path, row.text_path):
+        for modality in MODALITIES:
+            rel = getattr(row, f"{modality}_path")
             shutil.copy(tiny_dataset / rel, root / rel)
     manifest.to_csv(root / "manifest.csv", index=False)
     return root
@@ -282,7 +283,7 @@ def test_absent_audio_and_video_leave_the_ragged_arrays_consistent(small_dataset
 
 @pytest.mark.parametrize("policy", ["fail", "skip"])
 def test_a_clip_with_no_path_at_all_is_bad(small_dataset, params, policy):
-    clip_id = edit_manifest(small_dataset, 1, audio_path="", video_path="", text_path="")
+    clip_id = edit_manifest(small_dataset, 1, **{f"{m}_path": "" for m in MODALITIES})
     if policy == "fail":
         with pytest.raises(BadClipError, match="no path given for any modality") as err:
             run(small_dataset, params, policy=policy)
@@ -366,7 +367,7 @@ def test_clips_keep_their_own_lengths_without_padding(tmp_path, params):
     columns = ["clip_id", "audio_path", "video_path", "text_path", "style", "instrument"]
     write_manifest(root, [dict(zip(columns, ["a", "a.wav", "a.mp4", "a.txt", "s", "i"])),
                           dict(zip(columns, ["b", "b.wav", "b.mp4", "b.txt", "s", "i"]))], columns)
-    outputs, bad, absent = run(root, params, **LIMITS)
+    outputs, bad, absent = run(root, params, modalities=("audio", "video", "text"), **LIMITS)
     assert bad.empty and absent.empty
     pre = params["preprocess"]
     sr, v = pre["audio"]["sample_rate"], pre["video"]
@@ -778,3 +779,24 @@ def test_spooled_media_are_stored_as_the_in_memory_ones(small_dataset, params, t
         for key, value in content.items():
             np.testing.assert_array_equal(from_spool[modality][key], value)
     assert from_spool["video"]["frames"].dtype == np.uint8 and len(from_spool["audio"]["lengths"]) == N_CLIPS
+
+
+def test_scores_become_note_rows_and_a_broken_score_is_a_named_bad_clip(small_dataset, params):
+    """The presets' MIDI files are read into one row per note; a score music21 cannot read, or
+    one with too few notes, is a bad clip like any other modality's."""
+    outputs, bad, _ = run(small_dataset, params)
+    score = outputs["score"]
+    assert score["notes"].shape == (score["lengths"].sum(), 3) and (score["lengths"] >= 2).all()
+    first = split_ragged(score["notes"], score["lengths"])[0]
+    assert np.all(np.diff(first[:, 1]) >= 0) and np.all((first[:, 0] >= 0) & (first[:, 0] <= 127))
+    manifest = pd.read_csv(small_dataset / "manifest.csv", dtype=str, keep_default_na=False)
+    (small_dataset / manifest.loc[2, "score_path"]).write_bytes(b"MThd not really a MIDI file")
+    outputs, bad, _ = run(small_dataset, params, policy="skip")
+    assert bad["clip_id"].tolist() == [manifest.loc[2, "clip_id"]] and bad["modality"].tolist() == ["score"]
+    assert manifest.loc[2, "clip_id"] not in outputs["score"]["clip_ids"]
+    with pytest.raises(BadClipError, match=r"\.mid: .*clip .*score"):
+        run(small_dataset, params)
+    _, bad, _ = run(small_dataset, params, policy="skip", score={"min_notes": 10_000})
+    assert set(bad["modality"]) == {"score"} and len(bad) == N_CLIPS
+    too_few = bad[bad["clip_id"] != manifest.loc[2, "clip_id"]]["problem"]
+    assert too_few.str.fullmatch(r"has \d+ notes, fewer than the 10000 needed").all()

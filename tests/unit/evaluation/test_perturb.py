@@ -82,3 +82,14 @@ def test_perturbations_of_a_modality_and_unknown_names():
     with pytest.raises(ValueError, match="applies to audio"):
         perturb_shard("video", {"clip_ids": np.array([])}, "white_noise", 10.0, 0)
     assert set(CLEAN_LEVEL) == set(PERTURBATIONS)
+
+
+def test_deleting_notes_of_a_score_shard_counts_each_clip_again():
+    notes = [np.array([[60.0 + i, i, 1.0] for i in range(n)]) for n in (8, 4)]
+    shard = {"clip_ids": np.array(["a", "b"]), "notes": np.concatenate(notes), "lengths": np.array([8, 4])}
+    half = perturb_shard("score", shard, "note_deletion", 0.5, seed=3)
+    assert half["lengths"].tolist() == [4, 2] and half["notes"].shape == (6, 3)
+    shifted = perturb_shard("score", shard, "note_shift", 0.5, seed=3)
+    assert shifted["lengths"].tolist() == [8, 4]
+    assert np.abs(shifted["notes"][:, 0] - shard["notes"][:, 0]).sum() == 6  # 4 + 2 notes moved by a semitone
+    assert np.array_equal(perturb_shard("score", shard, "note_deletion", 0.0, seed=3)["notes"], shard["notes"])

@@ -24,7 +24,7 @@ def test_shipped_params_are_valid(params):
 def test_presets_resolve_to_data_raw(params):
     spec = resolve_dataset(params, "tiny")
     assert spec.is_preset and spec.manifest == Path("data/raw/tiny/manifest.csv")
-    assert spec.modalities == ("audio", "video", "text") and spec.tasks == tuple(params["tasks"])
+    assert spec.modalities == ("audio", "video", "text", "score") and spec.tasks == tuple(params["tasks"])
 
 
 def test_paper_resolves_to_its_tunes_and_one_task(params):
@@ -126,3 +126,12 @@ def test_a_method_over_the_dataset_needs_a_learner_for_each_of_its_modalities():
     methods = {"late": {**METHODS["late"], "learner": {"audio": "logistic", "video": "svm"}}}
     with pytest.raises(ValueError, match=r"'late' fuses the dataset's modalities \(audio\+text\).*\['text'\]"):
         resolve_methods(methods, ("audio", "text"))
+
+
+def test_a_method_that_resolves_to_an_earlier_one_runs_once():
+    methods = {"early": METHODS["early"],
+               "early_without_score": {**METHODS["early"], "modalities": ["audio", "video", "text"]}}
+    resolved, left_out = resolve_methods(methods, ("audio", "video", "text"))
+    assert list(resolved) == ["early"] and left_out == {"early_without_score": "the same as early on this dataset"}
+    resolved, left_out = resolve_methods(methods, ("audio", "video", "text", "score"))
+    assert list(resolved) == ["early", "early_without_score"] and not left_out

@@ -33,7 +33,7 @@ from musicfusion.data.splits import dataset_split
 from musicfusion.plumbing.files import write_csv
 from musicfusion.symbolic.excerpts import excerpt_notes
 from musicfusion.symbolic.notes import NoteEvent
-from musicfusion.symbolic.render import piano_roll_frames, render_audio, write_video
+from musicfusion.symbolic.render import piano_roll_frames, render_midi, write_midi, write_video
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,8 @@ class ClipJob:
     corpus_cache: str | None = None  # where readings of corpus works are kept between runs
 
 
+# The files of a rendered clip: (manifest path column prefix, extension).
+CLIP_FILES = (("audio", "wav"), ("video", "mp4"), ("text", "txt"), ("score", "mid"))
 # Keys that tie a clip to others in one group: its work, and exact duplicates of its notes or text,
 # and the same tune (melody incipit) in another setting.
 DUPLICATE_KINDS = ("notes", "text")
@@ -135,7 +137,8 @@ def _digest(value: str) -> str:
 
 
 def build_clip(job: ClipJob) -> dict | None:
-    """Render one clip's three files; return its manifest row, or None if the work is unusable.
+    """Render one clip's files (audio, video, text and the score they are made from); return its
+    manifest row, or None if the work is unusable.
 
     The row's ``keys`` (:data:`GROUP_KEYS`) say which clips belong together; not written.
     """
@@ -164,9 +167,10 @@ def build_clip(job: ClipJob) -> dict | None:
         log.warning("skip %s: no title or lyrics", job.candidate.key)
         return None
     out = Path(job.out_dir)
-    audio = render_audio(notes, job.program, s["soundfont"], s["render_sample_rate"], s["gain"],
-                         job.clip_seconds)
-    rel = {m: f"clips/{job.clip_id}.{ext}" for m, ext in (("audio", "wav"), ("video", "mp4"), ("text", "txt"))}
+    rel = {m: f"clips/{job.clip_id}.{ext}" for m, ext in CLIP_FILES}
+    # The score is the MIDI file the audio is rendered from: exactly the notes heard and seen.
+    write_midi(notes, job.program, out / rel["score"])
+    audio = render_midi(out / rel["score"], s["soundfont"], s["render_sample_rate"], s["gain"], job.clip_seconds)
     import soundfile as sf
 
     sf.write(out / rel["audio"], audio, s["render_sample_rate"], subtype="PCM_16")
@@ -180,6 +184,7 @@ def build_clip(job: ClipJob) -> dict | None:
             "text": _digest(" ".join(text.lower().split())), "melody": _digest(melody)}
     return {"clip_id": job.clip_id, "style": job.candidate.style, "instrument": job.instrument,
             "audio_path": rel["audio"], "video_path": rel["video"], "text_path": rel["text"],
+            "score_path": rel["score"],
             "title": title, "source": job.candidate.key, "work": work, "program": job.program,
             "pulse_bpm": job.pulse_bpm, "n_notes": len(notes), "keys": keys}
 
@@ -284,7 +289,7 @@ def collect_dataset(collect_params: dict, seed: int, out_dir: str | Path, worker
                     if len(taken) < per_class:
                         taken.append(row)
                     else:  # rendered ahead but not needed: keep the output deterministic
-                        for key in ("audio_path", "video_path", "text_path"):
+                        for key in (f"{kind}_path" for kind, _ in CLIP_FILES):
                             (out_dir / row[key]).unlink(missing_ok=True)
             rows.extend(taken)
     rows.sort(key=lambda row: row["clip_id"])

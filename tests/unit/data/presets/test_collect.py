@@ -285,7 +285,8 @@ def _fake_build(job):
     text = f"{job.candidate.style}-pair{number // 2}" if source.endswith("mv0.krn") else ""
     return {"clip_id": job.clip_id, "style": job.candidate.style, "instrument": job.instrument,
             "audio_path": f"clips/{job.clip_id}.wav", "video_path": f"clips/{job.clip_id}.mp4",
-            "text_path": f"clips/{job.clip_id}.txt", "title": work, "source": job.candidate.key,
+            "text_path": f"clips/{job.clip_id}.txt", "score_path": f"clips/{job.clip_id}.mid", "title": work,
+            "source": job.candidate.key,
             "work": work, "program": job.program, "pulse_bpm": job.pulse_bpm, "n_notes": 20,
             "keys": {"work": f"work:{work}", "notes": "", "text": text, "melody": ""}}
 
@@ -356,7 +357,7 @@ def _build_at(monkeypatch, tmp_path, params, pulse_bpm: float, clip_seconds: flo
         return score
 
     monkeypatch.setattr(collect_module, "_parse", parse)
-    monkeypatch.setattr(collect_module, "render_audio", lambda notes, *a: np.zeros((8, 2), dtype=np.float32))
+    monkeypatch.setattr(collect_module, "render_midi", lambda path, *a: np.zeros((8, 2), dtype=np.float32))
     monkeypatch.setattr(collect_module, "piano_roll_frames", lambda *a: [])
     monkeypatch.setattr(collect_module, "write_video", lambda *a: None)
     (tmp_path / "clips").mkdir(exist_ok=True)
@@ -376,6 +377,26 @@ def test_build_clip_row_carries_the_drawn_tempo_and_group_keys(monkeypatch, tmp_
     assert row["keys"]["work"] == "work:x/tune.abc"
     assert row["keys"]["melody"] == ""  # 9 intervals, fewer than melody_intervals
     assert row["keys"]["notes"] and row["keys"]["text"]
+
+
+def test_build_clip_keeps_the_score_it_rendered_as_a_midi_file(monkeypatch, tmp_path, params):
+    """The score is the MIDI file the audio is rendered from: the excerpt's notes, exactly."""
+    import mido
+
+    rendered = []
+    row = _build_at(monkeypatch, tmp_path, params, 120.0)
+    assert row["score_path"] == "clips/fiddle_tune-0120.mid"
+    midi = mido.MidiFile(tmp_path / row["score_path"])
+    pitches = [m.note for m in midi.tracks[0] if m.type == "note_on" and m.velocity > 0]
+    # One note a pulse at 120 pulses a minute: the 10-note tune fills 4 s with its first 8 notes.
+    assert pitches == [60, 62, 64, 65, 67, 69, 67, 65] and row["n_notes"] == len(pitches)
+    monkeypatch.setattr(collect_module, "render_midi", lambda path, *a: rendered.append(path.read_bytes()) or
+                        np.zeros((8, 2), dtype=np.float32))
+    row = collect_module.build_clip(collect_module.ClipJob(
+        "fiddle_tune-0121", Candidate("fiddle_tune", "x/tune.abc", None), "piano", 0, 120.0, str(tmp_path), 4.0,
+        {k: params["collect"][k] for k in ("soundfont", "render_sample_rate", "gain", "max_repeats", "min_notes",
+                                           "video", "mask_words", "melody_intervals", "pulse_bpm")}))
+    assert rendered == [(tmp_path / row["score_path"]).read_bytes()]  # the audio comes from that very file
 
 
 def test_whether_a_work_is_usable_does_not_depend_on_its_drawn_tempo(monkeypatch, tmp_path, params):
