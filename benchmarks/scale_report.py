@@ -143,7 +143,8 @@ def throughput_rows(n_clips: int, jobs: pd.DataFrame, kernels: dict, media: dict
         rows.append(row("throughput", f"{modality} extraction, workflow / kernel time, --cores {cores}", n_clips,
                         job_seconds / kernel_seconds, "ratio"))
     preprocess_jobs = jobs.loc[jobs["rule"] == "preprocess", "seconds"].sum()
-    preprocess_kernels = sum(kernels[f"preprocess_{m}"] for m in MODALITIES)
+    # The modalities whose preprocessing kernel the benchmark timed (benchmarks/scale.py).
+    preprocess_kernels = sum(kernels[f"preprocess_{m}"] for m in MODALITIES if f"preprocess_{m}" in kernels)
     rows.append(row("throughput", f"preprocessing, workflow, per core, --cores {cores}", n_clips,
                     media["source_frames"] / preprocess_jobs, "source frames/s"))
     rows.append(row("throughput", "preprocessing, kernels in one process", n_clips,

@@ -26,11 +26,11 @@ def source(tmp_path):
     (root / "clips").mkdir(parents=True)
     rows = []
     for i in range(3):
-        for ext in ("wav", "mp4", "txt"):
+        for ext in ("wav", "mp4", "txt", "mid"):
             (root / "clips" / f"c{i}.{ext}").write_bytes(f"{i}{ext}".encode())
         rows.append({"clip_id": f"c{i}", "split": "train", "group": f"g{i}", "style": "a", "instrument": "b",
                      "audio_path": f"clips/c{i}.wav", "video_path": f"clips/c{i}.mp4",
-                     "text_path": "" if i == 2 else f"clips/c{i}.txt"})
+                     "text_path": "" if i == 2 else f"clips/c{i}.txt", "score_path": f"clips/c{i}.mid"})
     manifest = pd.DataFrame(rows)
     manifest.to_csv(root / "manifest.csv", index=False)
     return root, manifest.fillna("")
@@ -44,7 +44,7 @@ def test_a_dataset_of_n_clips_lists_the_source_again_under_new_ids_with_linked_m
     assert out.loc[3, "audio_path"] == "clips/c0-copy1.wav" and out.loc[3, "source_audio_path"] == "clips/c0.wav"
     assert out.loc[5, "text_path"] == ""  # an absent modality stays absent
     target = tmp_path / "bench"
-    assert bench.link_media(out, root, target) == 7 * 2 + 5
+    assert bench.link_media(out, root, target) == 7 * 3 + 5
     assert (target / "clips/c0-copy2.mp4").read_bytes() == b"0mp4"
     assert (target / "clips/c0-copy2.mp4").stat().st_ino == (root / "clips/c0.mp4").stat().st_ino
     assert bench.link_media(out, root, target) == 0  # made once

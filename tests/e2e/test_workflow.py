@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from musicfusion import MODALITIES
+
 from support import copy_run, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -71,10 +73,10 @@ def test_robustness_covers_every_method_both_sweeps_and_every_modality(project, 
         for task in params["tasks"]:
             rows = table[(table["method"] == method) & (table["task"] == task)]
             absent = rows[rows["perturbation"] == "absent"]
-            assert set(absent["modality"]) == {"audio", "video", "text"}
+            assert set(absent["modality"]) == set(MODALITIES)
             assert sorted(absent["level"].unique()) == sorted(params["robustness"]["absent_fractions"])
             assert set(rows["perturbation"]) == {"absent", *noise}
-    assert set(table.loc[table["perturbation"] != "absent", "modality"]) == {"audio", "video", "text"}
+    assert set(table.loc[table["perturbation"] != "absent", "modality"]) == set(MODALITIES)
     # the clean point of every curve is the method's own test score in the summary
     summary = pd.read_csv(project / "results/tiny/summary.csv").set_index(["method", "task"])
     clean = table[(table["perturbation"] == "absent") & (table["level"] == 0.0)].set_index(["method", "task", "modality"])
@@ -85,7 +87,7 @@ def test_robustness_covers_every_method_both_sweeps_and_every_modality(project, 
                  & (table["modality"] == "audio") & (table["level"] == 1.0)]
     assert (gone["coverage"] == 0.0).all() and (gone["recall_macro"] == 0.0).all()
     relative = pd.read_csv(project / "results/tiny/robustness_relative.csv")
-    assert len(relative) == len(params["methods"]) * len(params["tasks"]) * (3 + len(noise))
+    assert len(relative) == len(params["methods"]) * len(params["tasks"]) * (len(MODALITIES) + len(noise))
 
     import mlflow
 
