@@ -9,9 +9,8 @@ from musicfusion import MODALITIES
 from musicfusion.features.registry import extractor, shard_modalities
 from musicfusion.plumbing.paths import Layout, feature_file
 from musicfusion.data.manifest import dataset_clip_count
-from musicfusion.data.presets.paper_tunes import paper_files
 from musicfusion.evaluation.paper import PROTOCOLS as PAPER_PROTOCOLS
-from musicfusion.plumbing.config import collect_settings, resolve_dataset, resolve_methods, shard_count
+from musicfusion.plumbing.config import collect_settings, paper_files, resolve_dataset, resolve_methods, shard_count
 from musicfusion.plumbing.runtime import pin_job_environment
 
 validate(config, schema="../schemas/params.schema.yaml")
@@ -27,7 +26,8 @@ TASKS = list(DATASET.tasks)
 # Shards of at most preprocess.clips_per_shard clips: a job's memory is bounded whatever the size
 # of the dataset.
 # A paper dataset has no clips: its own chain (paper.smk) reads the tunes of its corpus files.
-N_SHARDS = 1 if DATASET.is_paper else shard_count(dataset_clip_count(config, DATASET), config["preprocess"]["clips_per_shard"])
+N_SHARDS = 1 if DATASET.is_paper else shard_count(dataset_clip_count(config, DATASET),
+                                                  config["preprocess"]["clips_per_shard"])
 SHARDS = [f"{i:03d}" for i in range(N_SHARDS)]
 # Methods and transfer pairs that need a modality the dataset lacks are left out, said once.
 # Each method's entry with its modalities resolved: `modalities: dataset` fuses what the dataset has.

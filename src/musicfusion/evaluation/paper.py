@@ -19,11 +19,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
-from musicfusion.evaluation.stats import corrected_resampled_t
-
+# scikit-learn and the statistics (scipy) are imported where they are used: the workflow reads
+# PROTOCOLS when it starts, and every Snakemake invocation would pay for them.
 PROTOCOLS = ("ungrouped", "grouped")
 PAPER_PROTOCOL = "ungrouped"
 FOLD_COLUMNS = ["protocol", "learner", "repetition", "fold", "n_train", "n_test", "n_correct", "percent_correct"]
@@ -35,6 +33,8 @@ REPRODUCED = "reproduced"
 def splits(labels: np.ndarray, groups: np.ndarray, protocol: str, folds: int, repetitions: int,
            seed: int) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     """(repetition, fold, train indices, test indices) of every fold of ``protocol``, seeded."""
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
+
     if protocol == "ungrouped":
         splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repetitions, random_state=seed)
         return [(i // folds, i % folds, train, test)
@@ -53,6 +53,8 @@ def cross_validate(learner, X: np.ndarray, labels: np.ndarray, folds_of_protocol
                    name: str) -> pd.DataFrame:
     """One row per fold (:data:`FOLD_COLUMNS`): ``learner`` refitted on each training part and
     scored on its test part."""
+    from sklearn.base import clone
+
     rows = []
     for repetition, fold, train, test in folds_of_protocol:
         model = clone(learner).fit(X[train], labels[train])
@@ -71,6 +73,8 @@ def verdict(published: float, ci_low: float, ci_high: float, mean: float) -> str
 
 
 def _protocol_stats(rows: pd.DataFrame, confidence: float) -> dict:
+    from musicfusion.evaluation.stats import corrected_resampled_t
+
     ratio = float((rows["n_test"] / rows["n_train"]).mean())
     stats = corrected_resampled_t(rows["percent_correct"].to_numpy(), ratio, confidence)
     # A percentage lies in [0, 100]: the t interval is cut there (a few folds can stretch it past).

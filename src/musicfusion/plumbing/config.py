@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,3 +175,25 @@ def resolve_methods(methods: Mapping, dataset_modalities) -> tuple[dict[str, dic
             continue
         resolved[name] = copy.deepcopy(dict(entry))
     return resolved, left_out
+
+
+# --- papers ------------------------------------------------------------------------------------
+# Read when the workflow starts (its corpus-file jobs), so kept here, beside the rest of params.yaml's
+# resolution, and not with the tunes' parsing (musicfusion.data.presets.paper_tunes, which imports music21).
+
+def corpus_file_slug(corpus_file: str) -> str:
+    """A file-name-safe name of a corpus path: ``essenFolksong/han1.abc`` -> ``essenFolksong_han1``."""
+    stem = re.sub(r"\.[A-Za-z0-9]+$", "", corpus_file)
+    return re.sub(r"[^A-Za-z0-9]+", "_", stem).strip("_")
+
+
+def paper_files(paper: Mapping) -> dict[str, tuple[str, str]]:
+    """Every corpus file of a papers entry: {slug: (corpus path, class)}; a file in two classes is an error."""
+    files: dict[str, tuple[str, str]] = {}
+    for label, paths in paper["classes"].items():
+        for path in paths:
+            slug = corpus_file_slug(path)
+            if slug in files:
+                raise ConfigError(f"corpus file {path} is listed twice (class {files[slug][1]!r} and {label!r})")
+            files[slug] = (path, label)
+    return files

@@ -9,6 +9,8 @@ import pytest
 from musicfusion.plumbing.config import (
     ConfigError,
     collect_settings,
+    corpus_file_slug,
+    paper_files,
     resolve_dataset,
     resolve_methods,
     shard_count,
@@ -135,3 +137,12 @@ def test_a_method_that_resolves_to_an_earlier_one_runs_once():
     assert list(resolved) == ["early"] and left_out == {"early_without_score": "the same as early on this dataset"}
     resolved, left_out = resolve_methods(methods, ("audio", "video", "text", "score"))
     assert list(resolved) == ["early", "early_without_score"] and not left_out
+
+
+def test_slugs_and_files_of_a_paper():
+    assert corpus_file_slug("essenFolksong/han1.abc") == "essenFolksong_han1"
+    files = paper_files({"classes": {"china": ["essenFolksong/han1.abc"], "europe": ["essenFolksong/boehme10.abc"]}})
+    assert files == {"essenFolksong_han1": ("essenFolksong/han1.abc", "china"),
+                     "essenFolksong_boehme10": ("essenFolksong/boehme10.abc", "europe")}
+    with pytest.raises(ValueError, match="listed twice"):
+        paper_files({"classes": {"a": ["x/one.abc"], "b": ["x/one.abc"]}})

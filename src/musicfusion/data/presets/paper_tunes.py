@@ -10,36 +10,17 @@ same melody in two collections, or twice in one, is one tune for a grouped split
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from musicfusion.data.presets.collect import melody_signature
+from musicfusion.plumbing.config import corpus_file_slug
 from musicfusion.symbolic.excerpts import part_notes
 from musicfusion.symbolic.features import extractors, feature_names, score_features
 
 TUNE_COLUMNS = ["tune_id", "corpus_file", "number", "title", "label", "melody"]
-
-
-def corpus_file_slug(corpus_file: str) -> str:
-    """A file-name-safe name of a corpus path: ``essenFolksong/han1.abc`` -> ``essenFolksong_han1``."""
-    stem = re.sub(r"\.[A-Za-z0-9]+$", "", corpus_file)
-    return re.sub(r"[^A-Za-z0-9]+", "_", stem).strip("_")
-
-
-def paper_files(paper: Mapping) -> dict[str, tuple[str, str]]:
-    """Every corpus file of a papers entry: {slug: (corpus path, class)}; a file in two classes is an error."""
-    files: dict[str, tuple[str, str]] = {}
-    for label, paths in paper["classes"].items():
-        for path in paths:
-            slug = corpus_file_slug(path)
-            if slug in files:
-                raise ValueError(f"corpus file {path} is listed twice (class {files[slug][1]!r} and {label!r})")
-            files[slug] = (path, label)
-    return files
 
 
 def _melody(score) -> tuple[int, ...]:

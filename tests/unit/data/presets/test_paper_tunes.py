@@ -8,10 +8,8 @@ import pytest
 
 from musicfusion.data.presets.paper_tunes import (
     TUNE_COLUMNS,
-    corpus_file_slug,
     feature_columns,
     join_tunes,
-    paper_files,
     parse_corpus_file,
     tune_table,
 )
@@ -49,15 +47,6 @@ def opus(tmp_path_factory):
     path = tmp_path_factory.mktemp("abc") / "tunes.abc"
     path.write_text(ABC, encoding="utf-8")
     return converter.parse(path)
-
-
-def test_slugs_and_files_of_a_paper():
-    assert corpus_file_slug("essenFolksong/han1.abc") == "essenFolksong_han1"
-    files = paper_files({"classes": {"china": ["essenFolksong/han1.abc"], "europe": ["essenFolksong/boehme10.abc"]}})
-    assert files == {"essenFolksong_han1": ("essenFolksong/han1.abc", "china"),
-                     "essenFolksong_boehme10": ("essenFolksong/boehme10.abc", "europe")}
-    with pytest.raises(ValueError, match="listed twice"):
-        paper_files({"classes": {"a": ["x/one.abc"], "b": ["x/one.abc"]}})
 
 
 def test_every_tune_is_a_row_with_its_features(opus):
