@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from musicfusion.data.scores import DURATION, ONSET, check_notes, notes_to_stream
-from musicfusion.symbolic.features import extractors, feature_names
+from musicfusion.symbolic.features import ExtractorError, extractors, feature_names, score_features
 
 SETTINGS_KEYS = ("ids",)
 CONTROL_NAMES = ["length_quarters", "n_notes", "notes_per_quarter", "max_polyphony"]
@@ -65,49 +65,16 @@ def _feature_ids(settings) -> list[str]:
     return list(ids)
 
 
-def _degenerate_input_errors() -> tuple[type, ...]:
-    """What music21's extractors raise when a clip gives them nothing to measure.
-
-    Melodic-interval ids raise FeatureException subclasses ("input lacks notes", "cannot normalize
-    zero vector") when no two single notes follow each other (one note, only chords); CS11 raises
-    one without a triad; R22 divides by zero and R23 takes a standard deviation of nothing when
-    the clip has one onset.
-    """
-    from statistics import StatisticsError
-
-    from music21.features.base import FeatureException
-
-    return FeatureException, ZeroDivisionError, StatisticsError
-
-
-def _clip_features(score, classes: list[type], widths: list[int], feature_ids: list[str], where: str) -> np.ndarray:
-    """One clip's feature row: every extractor on one shared music21 DataInstance.
-
-    ``symbolic.features.score_features`` shares an instance too, but one extractor that raises
-    loses the whole row; here it loses its own columns only, set to 0 (see below). One instance
-    caches the stream's flattened and tie-stripped forms and histograms for all extractors, which
-    makes a row tens of times faster than an instance per extractor.
-    """
-    from music21 import features
-
-    degenerate = _degenerate_input_errors()
-    instance = features.DataInstance(score)
-    row = np.zeros(sum(widths), dtype=np.float64)
-    start = 0
-    for extractor, width, feature_id in zip(classes, widths, feature_ids):
-        try:
-            vector = np.asarray(extractor(instance).extract().vector, dtype=np.float64)
-        except degenerate:
-            # Nothing to measure (no melodic interval, one onset): 0, which is what music21
-            # itself leaves in many extractors' vectors on such input (M3, M8 with no interval).
-            vector = np.zeros(width)
-        except Exception as err:  # anything else is a wrong id for note arrays (I*: no instrument)
-            raise ValueError(f"{where}: feature {feature_id} ({extractor.__name__}) failed: "
-                             f"{type(err).__name__}: {err}") from err
-        row[start:start + width] = vector
-        start += width
+def _clip_features(score, classes: list[type], feature_ids: list[str], where: str) -> np.ndarray:
+    """One clip's feature row (musicfusion.symbolic.features.score_features on one shared music21
+    instance): an extractor with nothing to measure gives its columns 0 instead of losing the row."""
+    try:
+        row = score_features(score, classes, degenerate_as_zero=True)
+    except ExtractorError as err:  # a wrong id for note arrays (I*: no instrument)
+        raise ValueError(f"{where}: feature {feature_ids[err.index]} ({err.extractor.__name__}) failed: "
+                         f"{type(err.error).__name__}: {err.error}") from err
     # No chosen id gave NaN or inf on 360 corpus excerpts (some cut to a tenth of their notes); if one
-    # ever does, it measured an empty set like the exceptions above, and learners refuse NaN.
+    # ever does, it measured an empty set like the degenerate inputs, and learners refuse NaN.
     return np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -120,14 +87,13 @@ def extract(note_arrays: list[np.ndarray], settings: dict) -> tuple[np.ndarray, 
     """
     feature_ids = _feature_ids(settings)
     classes, names = extractors(feature_ids), feature_names(feature_ids)
-    widths = [int(extractor().dimensions) for extractor in classes]
     X = np.zeros((len(note_arrays), len(names)), dtype=np.float64)
     for index, notes in enumerate(note_arrays):
         where = f"score clip {index}"
         notes = check_notes(notes, where)
         if len(notes) == 0:
             raise ValueError(f"{where}: has no notes; music21's features need at least one")
-        X[index] = _clip_features(notes_to_stream(notes), classes, widths, feature_ids, where)
+        X[index] = _clip_features(notes_to_stream(notes), classes, feature_ids, where)
     return X, names
 
 

@@ -34,14 +34,49 @@ def feature_names(ids: list[str]) -> list[str]:
     return names
 
 
-def score_features(score, classes: list[type]) -> np.ndarray:
+class ExtractorError(ValueError):
+    """One extractor failed on a score: ``index`` is its place in the ``classes`` asked for."""
+
+    def __init__(self, index: int, extractor: type, error: Exception):
+        super().__init__(f"{extractor.__name__} failed: {type(error).__name__}: {error}")
+        self.index, self.extractor, self.error = index, extractor, error
+
+
+def degenerate_input_errors() -> tuple[type, ...]:
+    """What music21's extractors raise when a score gives them nothing to measure.
+
+    Melodic-interval ids raise FeatureException subclasses ("input lacks notes", "cannot normalize
+    zero vector") when no two single notes follow each other (one note, only chords); CS11 raises
+    one without a triad; R22 divides by zero and R23 takes a standard deviation of nothing when
+    the score has one onset.
+    """
+    from statistics import StatisticsError
+
+    from music21.features.base import FeatureException
+
+    return FeatureException, ZeroDivisionError, StatisticsError
+
+
+def score_features(score, classes: list[type], degenerate_as_zero: bool = False) -> np.ndarray:
     """The concatenated feature vectors of ``classes`` (:func:`extractors`) for one music21 score.
 
     One ``DataInstance`` is shared by all extractors: it caches the score's flattened, tie-stripped
     streams and histograms, which makes 24 extractors 30 times faster than separate instances.
+    With ``degenerate_as_zero``, an extractor that finds nothing to measure
+    (:func:`degenerate_input_errors`) gives zeros for its columns, which is what music21 itself
+    leaves in many extractors' vectors on such input (M3, M8 with no interval); any other failure
+    raises :class:`ExtractorError`.
     """
     from music21 import features
 
+    degenerate = degenerate_input_errors() if degenerate_as_zero else ()
     instance = features.DataInstance(score)
-    return np.concatenate([np.asarray(extractor(instance).extract().vector, dtype=np.float64)
-                           for extractor in classes])
+    vectors = []
+    for index, extractor in enumerate(classes):
+        try:
+            vectors.append(np.asarray(extractor(instance).extract().vector, dtype=np.float64))
+        except degenerate:
+            vectors.append(np.zeros(int(extractor().dimensions)))
+        except Exception as err:  # music21 raises many types; the caller names the score
+            raise ExtractorError(index, extractor, err) from err
+    return np.concatenate(vectors)
