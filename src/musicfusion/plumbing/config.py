@@ -106,7 +106,7 @@ def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
         modalities = tuple(m for m in MODALITIES if m in entry.get("modalities", DEFAULT_USER_MODALITIES))
         return DatasetSpec(name, None, Path(entry["manifest"]), modalities, tuple(entry.get("tasks", params["tasks"])))
     known = sorted(presets) + sorted(external) + sorted(papers)
-    raise ConfigError(f"dataset {name!r} is not a preset, a user dataset or a paper; known: {known}")
+    raise ConfigError(f"dataset {name!r} is neither a preset nor a user dataset; known: {known}")
 
 
 def shard_count(n_clips: int, clips_per_shard: int) -> int:
