@@ -24,6 +24,7 @@ include: "workflow/rules/compare.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/tracking.smk"
 include: "workflow/rules/transfer.smk"
+include: "workflow/rules/style_transfer.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/paper.smk"
 

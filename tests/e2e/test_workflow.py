@@ -146,9 +146,11 @@ def test_changing_one_method_reruns_only_that_method(project):
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
         out = snakemake(project, "-n", "--quiet", "rules").stdout
-        # The method's own jobs, then the tables across methods (and their provenance record).
+        # The method's own jobs, then the tables across methods (and their provenance record), and the
+        # style transfers, which late_fusion judges.
         assert planned_jobs(project) == {"train", "evaluate", "track", "robustness", "summarize", "compare",
-                                         "summarize_robustness", "track_robustness", "provenance", "all"}
+                                         "summarize_robustness", "track_robustness", "provenance", "all",
+                                         "restyle_clips", "style_transfer", "track_style_transfer"}
         dry = snakemake(project, "-n").stdout
         assert "method=late_fusion" in dry and "method=early_fusion" not in dry, out
     finally:
@@ -286,7 +288,8 @@ def test_reproduce_passes_on_its_own_reference_and_names_a_moved_number(project)
     assert "summary.csv: late_fusion/style recall_macro: reference" in proc.stdout + proc.stderr
 
 
-REPORT_CATEGORIES = ["Data", "Results", "Confusion matrices", "Robustness", "Transfer", "Provenance"]
+REPORT_CATEGORIES = ["Data", "Results", "Confusion matrices", "Robustness", "Transfer", "Style transfer",
+                     "Provenance"]
 
 
 def test_the_html_report_holds_every_result_and_renders_offline(project, params, tmp_path):
@@ -296,7 +299,8 @@ def test_the_html_report_holds_every_result_and_renders_offline(project, params,
                 "results/tiny/transfer.csv", "results/tiny/recall_at_k.png", "results/tiny/dataset.csv",
                 "results/tiny/provenance.json", "results/tiny/method_comparison.png", "results/tiny/robustness.csv",
                 "results/tiny/robustness_relative.csv", "results/tiny/robustness_absent.png",
-                "results/tiny/robustness_noise.png", "results/tiny/robustness_relative.png"]
+                "results/tiny/robustness_noise.png", "results/tiny/robustness_relative.png",
+                "results/tiny/style_transfer.csv", "results/tiny/style_transfer.png"]
     expected += [f"results/tiny/methods/{m}/confusion_{t}.png" for m in params["methods"] for t in params["tasks"]]
     missing = [name for name in expected if name not in html]
     assert not missing, f"report lacks {missing}"

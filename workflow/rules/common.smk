@@ -74,6 +74,7 @@ wildcard_constraints:
     target="|".join(MODALITIES),
     protocol="|".join(PAPER_PROTOCOLS),
     corpus_file="[A-Za-z0-9_]+",
+    style="[A-Za-z0-9_]+",
 
 
 def dataset_spec(wildcards):
@@ -209,6 +210,59 @@ def transfer_outputs():
     return outputs
 
 
+# Style transfer runs on a preset (it renders as collect does) that has the score and the style
+# task: one job per source style, judged by params.yaml style_transfer.judges that the dataset runs.
+RESTYLE = config["style_transfer"]
+RESTYLE_JUDGES = [name for name in RESTYLE["judges"] if name in METHOD_PARAMS]
+RESTYLE_STYLES = (sorted(config["collect"]["styles"]) if DATASET.is_preset and DATASET.has(["score"])
+                  and "style" in TASKS and RESTYLE_JUDGES else [])
+
+
+def restyle_judges():
+    """{judge: its modalities} of the methods that judge the transfers."""
+    return {name: list(METHOD_PARAMS[name]["modalities"]) for name in RESTYLE_JUDGES}
+
+
+def restyle_query_pair():
+    """The transfer pair whose mapping ranks the source for a transferred clip, if the dataset runs it."""
+    pair = RESTYLE["query_pair"]
+    return list(pair) if f"{pair[0]}_to_{pair[1]}" in TRANSFER_PAIRS else []
+
+
+def restyle_clip_seconds():
+    return config["collect"]["presets"][DATASET.name]["clip_seconds"] if DATASET.is_preset else 0.0
+
+
+def restyle_inputs(wildcards):
+    """What one source style's transfers read: the splits, the notes and programs, the judges'
+    features and fold models, and the mapping of the query pair."""
+    modalities = sorted({m for name in RESTYLE_JUDGES for m in METHOD_PARAMS[name]["modalities"]})
+    files = [str(feature_file(FEATURES, m)) for m in modalities if not extractor(m).per_fold]
+    files += [str(feature_file(FEATURES, m, i, per_fold=True)) for m in modalities if extractor(m).per_fold
+              for i in FOLDS]
+    inputs = {"clips": f"{FEATURES}/clips.csv", "folds": [f"{FEATURES}/fold-{i}/clips.csv" for i in FOLDS],
+              "features": files, "notes": [LAYOUT.interim_shard("score", shard) for shard in SHARDS],
+              "manifest": str(DATASET.manifest),
+              "fold_models": [f"{MODELS}/{name}/fold_models.pkl" for name in RESTYLE_JUDGES]}
+    pair = restyle_query_pair()
+    if pair:
+        inputs["query_model"] = LAYOUT.transfer_model(f"{pair[0]}_to_{pair[1]}")
+    return inputs
+
+
+def restyle_shaping_params():
+    """What shapes the style-transfer table, hashed into its runs' params_sha256 tag."""
+    return {**fusion_shaping_params(), "judges": {name: METHOD_PARAMS[name] for name in RESTYLE_JUDGES},
+            "learners": config["learners"], "style_transfer": RESTYLE, "transfer": transfer_fit_params()}
+
+
+def restyle_outputs():
+    if not RESTYLE_STYLES:
+        return []
+    return [f"{RESULTS}/{name}" for name in ("style_transfer.csv", "style_transfer.png",
+                                              "style_transfer_mlflow_runs.json")]
+
+
 def paper_outputs():
     return [f"{RESULTS}/{name}" for name in ("paper_comparison.csv", "paper_comparison.md", "paper_mlflow_runs.json")]
 
@@ -224,6 +278,7 @@ def all_outputs():
         "robustness_absent.png", "robustness_noise.png", "robustness_relative.png", "robustness_mlflow_runs.json")]
     outputs += expand(f"{RESULTS}/methods/{{method}}/mlflow_runs.json", method=METHODS)
     outputs += transfer_outputs()
+    outputs += restyle_outputs()
     if DATASET.is_preset:
         outputs.append(LAYOUT.raw_version)
     return outputs

@@ -3,10 +3,12 @@
     musicfusion manifest my_songs/ --name my_songs --label-column genre
     musicfusion recommend --video clip.mp4 [--top 5] [--target audio]
     musicfusion recommend --text "a slow chorale for organ" --json
+    musicfusion restyle --clip chorale-0010 --to chinese_folk [--instrument flute] [--tempo 1.25] --out DIR
+    musicfusion restyle --score my_tune.mid --to fiddle_tune [--operators scale,rhythm] --out DIR
 
-`manifest` builds a dataset's manifest from a folder of files; `recommend` runs from the
-project folder (where params.yaml is), after the workflow has run. A problem with the input
-prints one line to stderr and exits with status 2.
+`manifest` builds a dataset's manifest from a folder of files; `recommend` and `restyle` run
+from the project folder (where params.yaml is), after the workflow has run. A problem with the
+input prints one line to stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -33,6 +35,27 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _add_project_options(parser) -> None:
+    """--params and --dataset: which project and dataset a command works on, after the workflow ran."""
+    parser.add_argument("--params", metavar="PATH", default="params.yaml",
+                        help="the project's params.yaml; its folder is the project folder "
+                             "(default: params.yaml here)")
+    parser.add_argument("--dataset", metavar="NAME",
+                        help="dataset to use instead of params.yaml's `dataset` (as with "
+                             "`snakemake --config dataset=NAME`)")
+
+
+def _project_params(args) -> tuple[Path, dict]:
+    """The --params file and its settings, validated."""
+    from musicfusion.plumbing.config import load_params
+
+    params_path = Path(args.params)
+    if not params_path.is_file():
+        raise FileNotFoundError(f"{params_path}: params file not found; run from the project folder or "
+                                "pass --params")
+    return params_path, load_params(params_path)
+
+
 def _add_recommend(subparsers) -> None:
     parser = subparsers.add_parser(
         "recommend", help="library clips that match a video or a text query",
@@ -51,25 +74,14 @@ def _add_recommend(subparsers) -> None:
     parser.add_argument("--target", choices=MODALITIES, default=DEFAULT_TARGET,
                         help=f"which modality of the library to match (default {DEFAULT_TARGET}); "
                              "the pair <query>->target must be in params.yaml transfer.pairs")
-    parser.add_argument("--params", metavar="PATH", default="params.yaml",
-                        help="the project's params.yaml; its folder is the project folder "
-                             "(default: params.yaml here)")
-    parser.add_argument("--dataset", metavar="NAME",
-                        help="dataset to use instead of params.yaml's `dataset` (as with "
-                             "`snakemake --config dataset=NAME`)")
+    _add_project_options(parser)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(func=_run_recommend)
 
 
 def _run_recommend(args) -> int:
     from musicfusion.apps.recommend import format_table, recommend
-    from musicfusion.plumbing.config import load_params
-
-    params_path = Path(args.params)
-    if not params_path.is_file():
-        raise FileNotFoundError(f"{params_path}: params file not found; run from the project folder or "
-                                "pass --params")
-    params = load_params(params_path)
+    params_path, params = _project_params(args)
     modality, query = ("video", args.video) if args.video is not None else ("text", args.text)
     found = recommend(params, modality, query, target=args.target, top=args.top,
                       root=params_path.resolve().parent, dataset=args.dataset)
@@ -79,6 +91,48 @@ def _run_recommend(args) -> int:
         print(f"Top {len(found.table)} {found.target} clips of dataset {found.dataset!r} for the {modality} "
               f"query {query!r} (mapping: {found.method}, best on validation):")
         print(format_table(found))
+    return 0
+
+
+def _add_restyle(subparsers) -> None:
+    from musicfusion.apps.restyle_request import SCORE_FILE_FOLD, SCORE_FILE_INSTRUMENT, STYLE_OPERATORS
+
+    parser = subparsers.add_parser(
+        "restyle", help="move a clip toward another style, render it and judge it",
+        description="Move a clip's notes toward another style with the style operators, render the result "
+                    "as the preset's clips are rendered, and print how the style classifiers judge it "
+                    "before and after (the fold models that held the clip out). Writes DIR/restyled.mid, "
+                    ".wav, .mp4 and probabilities.csv (for a score file also original.*, the source "
+                    "rendered the same way). Needs the workflow's outputs on a preset dataset.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--clip", metavar="ID", help="a clip of the dataset, judged in the fold that held it out")
+    source.add_argument("--score", metavar="PATH",
+                        help="a score file (MIDI, MusicXML, kern, ABC...), played by "
+                             f"{SCORE_FILE_INSTRUMENT} unless --instrument says otherwise and judged in fold "
+                             f"{SCORE_FILE_FOLD}")
+    parser.add_argument("--to", required=True, metavar="STYLE", dest="target",
+                        help="the target style: one of the dataset's styles")
+    parser.add_argument("--operators", metavar="LIST",
+                        help=f"comma list of style operators ({','.join(STYLE_OPERATORS)}) or operator sets "
+                             "of params.yaml style_transfer.operator_sets (default: the set `all`)")
+    parser.add_argument("--instrument", metavar="NAME",
+                        help="play it with this instrument of params.yaml collect.instruments (default: the "
+                             f"clip's own; {SCORE_FILE_INSTRUMENT} for a score file)")
+    parser.add_argument("--tempo", type=float, default=1.0, metavar="FACTOR",
+                        help="play it this many times as fast (default 1)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write (new or empty)")
+    _add_project_options(parser)
+    parser.set_defaults(func=_run_restyle)
+
+
+def _run_restyle(args) -> int:
+    from musicfusion.apps.restyle_request import RestyleRequest, format_summary, restyle_request
+    params_path, params = _project_params(args)
+    operators = None if args.operators is None else tuple(args.operators.split(","))
+    request = RestyleRequest(args.target, clip=args.clip, score=args.score, operators=operators,
+                             instrument=args.instrument, tempo=args.tempo)
+    result = restyle_request(params, request, args.out, root=params_path.resolve().parent, dataset=args.dataset)
+    print(format_summary(result))
     return 0
 
 
@@ -162,19 +216,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musicfusion", description=__doc__.split("\n", 1)[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_recommend(subparsers)
+    _add_restyle(subparsers)
     _add_manifest(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from musicfusion.apps.recommend import RecommendError
+    from musicfusion.apps.restyle import RestyleError
     from musicfusion.plumbing.config import ConfigError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (RecommendError, ConfigError, FileNotFoundError) as err:
+    except (RecommendError, RestyleError, ConfigError, FileNotFoundError) as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -216,3 +216,32 @@ def relative_robustness(table: pd.DataFrame) -> Figure:
         ax.set_title(f"{task}: relative robustness (area / clean score)")
         fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
+
+
+def _annotated_grid(ax, grid: pd.DataFrame, cmap: str, vmin: float, vmax: float, title: str, fig: Figure) -> None:
+    values = grid.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    middle = (vmin + vmax) / 2
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize="x-small",
+                    color="black" if value > middle else "white")
+    ax.set_xticks(range(grid.shape[1]), list(grid.columns), fontsize="small")
+    ax.set_yticks(range(grid.shape[0]), list(grid.index))
+    _rotate_xticks(ax)
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+
+
+def style_transfer(success: pd.DataFrame, shift: pd.DataFrame) -> Figure:
+    """Style transfer's heat maps, operator sets (rows) by judging method (columns): the success rate
+    toward the target, and the mean change of the probability of the clip's own style."""
+    columns = list(dict.fromkeys([*success.columns, *shift.columns]))
+    fig = new_figure(2 * max(BAR_MIN_WIDTH, 1.1 * len(columns) + 2.5), 0.5 * max(len(success), len(shift)) + 2.5)
+    left, right = fig.subplots(1, 2)
+    _annotated_grid(left, success.reindex(columns=columns), "viridis", 0.0, 1.0,
+                    "success: source predicted before, target after", fig)
+    limit = max(GAIN_MIN_COLOUR_LIMIT, float(np.nanmax(np.abs(shift.to_numpy(dtype=float)))) if shift.size else 0.0)
+    _annotated_grid(right, shift.reindex(columns=columns), "RdBu", -limit, limit,
+                    "mean change of P(own style)", fig)
+    return fig

@@ -12,7 +12,8 @@ import pandas as pd
 KEYS = {"summary.csv": ["method", "task"], "significance.csv": ["task", "comparison", "method"],
         "transfer.csv": ["source", "target", "method"],
         "robustness.csv": ["method", "task", "perturbation", "modality", "level"],
-        "paper_comparison.csv": ["learner"]}
+        "paper_comparison.csv": ["learner"],
+        "style_transfer.csv": ["kind", "operator_set", "judge", "task", "source_style", "target"]}
 
 
 def compare_tables(fresh_path: str | Path, reference_path: str | Path, tolerance: float) -> list[str]:

@@ -13,6 +13,11 @@ from musicfusion.symbolic.notes import NoteEvent
 
 TICKS_PER_BEAT = 480
 MIDI_TEMPO_BPM = 120  # the MIDI file's own clock; note times are already in seconds
+# Seconds per quarter note of the MIDI files written here: a note array read back from one
+# (musicfusion.data.scores.midi_notes, in quarter notes) times this is in seconds again.
+SECONDS_PER_QUARTER = 60.0 / MIDI_TEMPO_BPM
+# The media files of a rendered clip: (modality, extension); the text is written beside them.
+MEDIA_FILES = (("audio", "wav"), ("video", "mp4"), ("score", "mid"))
 
 
 def write_midi(notes: list[NoteEvent], program: int, path: Path, velocity: int = 90) -> None:
@@ -148,3 +153,40 @@ def write_video(frames, path: Path, fps: int, width: int, height: int) -> None:
             writer.write(frame)
     finally:
         writer.release()
+
+
+def note_events(notes: np.ndarray) -> list[NoteEvent]:
+    """A note array (pitch, onset, duration in quarter notes: musicfusion.data.scores) as the
+    events :func:`render_clip` plays, at the MIDI files' own tempo (:data:`SECONDS_PER_QUARTER`)."""
+    return [NoteEvent(int(pitch), float(onset) * SECONDS_PER_QUARTER, float(onset + duration) * SECONDS_PER_QUARTER, 0)
+            for pitch, onset, duration in np.asarray(notes, dtype=np.float64)]
+
+
+def render_clip(notes: list[NoteEvent], program: int, out_dir: str | Path, clip_id: str, settings: dict,
+                clip_seconds: float, modalities=("audio", "video", "score")) -> dict[str, str]:
+    """Write one clip's media from its notes, as every preset clip is rendered: the MIDI file
+    (the score), the audio FluidSynth renders from that file, and the piano-roll video.
+
+    ``settings`` holds params.yaml ``collect``'s ``soundfont``, ``render_sample_rate``, ``gain``
+    and ``video``. Returns each written modality's path relative to ``out_dir`` (clips/<id>.<ext>).
+    The audio is rendered from the MIDI file, so asking for audio writes the score too.
+    """
+    import soundfile as sf
+
+    out = Path(out_dir)
+    (out / "clips").mkdir(parents=True, exist_ok=True)
+    wanted = set(modalities) | ({"score"} if "audio" in modalities else set())
+    rel = {m: f"clips/{clip_id}.{ext}" for m, ext in MEDIA_FILES if m in wanted}
+    if "score" in rel:
+        # The score is the MIDI file the audio is rendered from: exactly the notes heard and seen.
+        write_midi(notes, program, out / rel["score"])
+    if "audio" in rel:
+        audio = render_midi(out / rel["score"], settings["soundfont"], settings["render_sample_rate"],
+                            settings["gain"], clip_seconds)
+        sf.write(out / rel["audio"], audio, settings["render_sample_rate"], subtype="PCM_16")
+    if "video" in rel:
+        v = settings["video"]
+        frames = piano_roll_frames(notes, clip_seconds, v["fps"], v["width"], v["height"], v["window_seconds"],
+                                   v["lowest_pitch"], v["highest_pitch"])
+        write_video(frames, out / rel["video"], v["fps"], v["width"], v["height"])
+    return rel

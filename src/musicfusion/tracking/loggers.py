@@ -50,7 +50,7 @@ DATASET_CREATED_TWICE = ("UNIQUE constraint failed: datasets", 'unique constrain
 # ``'trial'`` (the tuning trials, child runs of those), ``'transfer'``, ``'robustness'``, ``'paper'``
 # (a reproduced paper's learners).
 KIND_TAG = "kind"
-RUN_KINDS = ("fusion", "trial", "transfer", "robustness", "paper")
+RUN_KINDS = ("fusion", "trial", "transfer", "robustness", "paper", "style_transfer")
 
 
 def kind_filter(kind: str) -> str:
@@ -354,6 +354,41 @@ def log_paper_runs(*, uri: str, experiment: str, paper: str, comparison: Sequenc
                 tags={**tags, KIND_TAG: "paper", "paper": paper, "learner": learner, "verdict": row["verdict"]},
                 params=flatten("", {"learner": settings[learner], **params}),
                 metrics=numeric_metrics(row), artifacts=artifacts)
+
+    return _log_results(uri, experiment, origin, results())
+
+
+def style_transfer_metrics(rows: Sequence[dict]) -> dict[str, float]:
+    """One operator set's pooled rows of style_transfer.csv as MLflow metrics:
+    ``<judge>.<task>.<column>`` for every number of a row."""
+    metrics = {}
+    for row in rows:
+        for name, value in numeric_metrics(row).items():
+            if value == value:  # a NaN (no interval from one clip, no success rate for a control) is left out
+                metrics[metric_key(f"{row['judge']}.{row['task']}.{name}")] = value
+    return metrics
+
+
+def log_style_transfer_runs(*, uri: str, experiment: str, table: Sequence[dict], operator_sets: dict, params: dict,
+                            tags: dict, artifacts: list[str | Path], origin: RunOrigin) -> dict:
+    """One run per operator set of style transfer (and per control), named
+    ``style_transfer/<operator set>`` and tagged ``kind=style_transfer``; returns {set: run_id}.
+    ``table`` holds the pooled rows of results/<dataset>/style_transfer.csv
+    (musicfusion.evaluation.style_transfer.summarize); ``operator_sets`` maps each set to its operators."""
+    def results():
+        params_digest = tags.get("params_sha256") or params_sha256(params)
+        by_set: dict[str, list[dict]] = {}
+        for row in table:
+            by_set.setdefault(row["operator_set"], []).append(row)
+        for name, rows in by_set.items():
+            yield _ResultRun(
+                label=name,
+                key={"kind": "style_transfer", "operator_set": name, "dataset": origin.dataset,
+                     "params_sha256": params_digest, "dataset_sha256": origin.dataset_sha256},
+                content=rows, run_name=f"style_transfer/{name}",
+                tags={**tags, KIND_TAG: "style_transfer", "operator_set": name, "transfer_kind": rows[0]["kind"]},
+                params=flatten("", {"operators": operator_sets.get(name, [name]), **params}),
+                metrics=style_transfer_metrics(rows), artifacts=artifacts)
 
     return _log_results(uri, experiment, origin, results())
 

@@ -18,6 +18,7 @@ from musicfusion.models.learners import LEARNERS
 from musicfusion.models.methods import REGISTRY as METHODS
 from musicfusion.models.paper_learners import PAPER_LEARNERS
 from musicfusion.plumbing.config import SCHEMA_PATH
+from musicfusion.symbolic.operators import OPERATORS
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,16 @@ def test_metrics_pooling_and_policies_match_their_enums(schema):
     assert set(properties(schema, "evaluate", "selection_metric")["enum"]) == set(METRICS)
     assert set(schema["$defs"]["pooling"]["items"]["enum"]) == set(POOLING_FUNCTIONS)
     assert set(properties(schema, "preprocess", "on_bad_input")["enum"]) == set(POLICIES)
+
+
+def test_style_operators_are_the_registered_ones_the_controls_apart(schema, params):
+    """An operator set lists style operators; instrument and tempo are the controls, never a set's."""
+    sets = properties(schema, "style_transfer", "operator_sets")
+    controls = set(sets["propertyNames"]["not"]["enum"])
+    assert set(sets["additionalProperties"]["items"]["enum"]) | controls == set(OPERATORS)
+    for operators in params["style_transfer"]["operator_sets"].values():
+        assert set(operators) <= set(OPERATORS) - controls
+    assert set(params["style_transfer"]["judges"]) <= set(params["methods"])
 
 
 def test_params_yaml_uses_only_registered_names(params):

@@ -8,7 +8,13 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from musicfusion.tracking.loggers import RUN_KINDS, kind_filter, log_paper_runs, log_robustness_runs
+from musicfusion.tracking.loggers import (
+    RUN_KINDS,
+    kind_filter,
+    log_paper_runs,
+    log_robustness_runs,
+    log_style_transfer_runs,
+)
 from musicfusion.tracking.store import _get_or_create_experiment, experiment_id, init_store
 
 from tracking_cases import ORIGIN, active_runs, log_method, log_pair, pair
@@ -92,9 +98,15 @@ def test_each_kind_filter_returns_only_that_kind(store, late_fusion, curve):
     log_paper_runs(uri=uri, experiment=experiment, paper="ismir2011", comparison=comparison,
                    settings={"logistic": {"ridge": 1e-8}, "knn": {"n_neighbors": 3}}, params={"folds": 10},
                    tags={"kind": "not-this"}, artifacts=[curve], origin=ORIGIN)
+    styled = [{"kind": kind, "operator_set": name, "judge": "audio_only", "task": "style", "source_style": "all",
+               "target": "all", "success_rate": rate, "n_clips": 12}
+              for kind, name, rate in (("style", "all", 0.4), ("tempo", "tempo", float("nan")))]
+    log_style_transfer_runs(uri=uri, experiment=experiment, table=styled, operator_sets={"all": ["register"]},
+                            params={"clips_per_style": 2}, tags={"kind": "not-this"}, artifacts=[curve],
+                            origin=ORIGIN)
 
     assert kind_filter("fusion") == "tags.kind = 'fusion'"
-    expected = {"fusion": 1, "trial": 6, "transfer": 2, "robustness": 2, "paper": 2}
+    expected = {"fusion": 1, "trial": 6, "transfer": 2, "robustness": 2, "paper": 2, "style_transfer": 2}
     assert set(RUN_KINDS) == set(expected)
     found = {kind: client.search_runs([exp_id], kind_filter(kind), max_results=1000) for kind in RUN_KINDS}
     for kind, runs in found.items():
@@ -108,6 +120,10 @@ def test_each_kind_filter_returns_only_that_kind(store, late_fusion, curve):
         run.info.run_id for run in everything)
     assert {run.info.run_name for run in found["robustness"]} == {"robustness/late_fusion/style",
                                                                   "robustness/audio_only/style"}
+    styled_runs = {run.data.tags["operator_set"]: run for run in found["style_transfer"]}
+    assert styled_runs["all"].data.metrics["audio_only.style.success_rate"] == 0.4
+    assert styled_runs["all"].data.params["operators"] == '["register"]'
+    assert "audio_only.style.success_rate" not in styled_runs["tempo"].data.metrics  # NaN: no success for a control
 
 
 def test_an_unknown_kind_has_no_filter():

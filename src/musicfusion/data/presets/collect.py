@@ -33,7 +33,7 @@ from musicfusion.data.splits import dataset_split
 from musicfusion.plumbing.files import write_csv
 from musicfusion.symbolic.excerpts import excerpt_notes
 from musicfusion.symbolic.notes import NoteEvent
-from musicfusion.symbolic.render import piano_roll_frames, render_midi, write_midi, write_video
+from musicfusion.symbolic.render import MEDIA_FILES, render_clip
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class ClipJob:
 
 
 # The files of a rendered clip: (manifest path column prefix, extension).
-CLIP_FILES = (("audio", "wav"), ("video", "mp4"), ("text", "txt"), ("score", "mid"))
+CLIP_FILES = (*MEDIA_FILES, ("text", "txt"))
 # Keys that tie a clip to others in one group: its work, and exact duplicates of its notes or text,
 # and the same tune (melody incipit) in another setting.
 DUPLICATE_KINDS = ("notes", "text")
@@ -167,17 +167,7 @@ def build_clip(job: ClipJob) -> dict | None:
         log.warning("skip %s: no title or lyrics", job.candidate.key)
         return None
     out = Path(job.out_dir)
-    rel = {m: f"clips/{job.clip_id}.{ext}" for m, ext in CLIP_FILES}
-    # The score is the MIDI file the audio is rendered from: exactly the notes heard and seen.
-    write_midi(notes, job.program, out / rel["score"])
-    audio = render_midi(out / rel["score"], s["soundfont"], s["render_sample_rate"], s["gain"], job.clip_seconds)
-    import soundfile as sf
-
-    sf.write(out / rel["audio"], audio, s["render_sample_rate"], subtype="PCM_16")
-    v = s["video"]
-    frames = piano_roll_frames(notes, job.clip_seconds, v["fps"], v["width"], v["height"],
-                               v["window_seconds"], v["lowest_pitch"], v["highest_pitch"])
-    write_video(frames, out / rel["video"], v["fps"], v["width"], v["height"])
+    rel = {**render_clip(notes, job.program, out, job.clip_id, s, job.clip_seconds), "text": f"clips/{job.clip_id}.txt"}
     (out / rel["text"]).write_text(text + "\n", encoding="utf-8")
     title = text.splitlines()[0]
     keys = {"work": f"work:{work}", "notes": _digest(notes_signature(reference, 60.0 / fastest)),

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 import musicfusion.data.presets.collect as collect_module
+import musicfusion.symbolic.render as render_module
 from musicfusion import MODALITIES
 from musicfusion.data.manifest import read_manifest, required_columns
 from musicfusion.data.presets.collect import (
@@ -357,9 +358,10 @@ def _build_at(monkeypatch, tmp_path, params, pulse_bpm: float, clip_seconds: flo
         return score
 
     monkeypatch.setattr(collect_module, "_parse", parse)
-    monkeypatch.setattr(collect_module, "render_midi", lambda path, *a: np.zeros((8, 2), dtype=np.float32))
-    monkeypatch.setattr(collect_module, "piano_roll_frames", lambda *a: [])
-    monkeypatch.setattr(collect_module, "write_video", lambda *a: None)
+    # collect renders a clip's media with musicfusion.symbolic.render.render_clip
+    monkeypatch.setattr(render_module, "render_midi", lambda path, *a: np.zeros((8, 2), dtype=np.float32))
+    monkeypatch.setattr(render_module, "piano_roll_frames", lambda *a: [])
+    monkeypatch.setattr(render_module, "write_video", lambda *a: None)
     (tmp_path / "clips").mkdir(exist_ok=True)
     settings = {k: params["collect"][k] for k in ("soundfont", "render_sample_rate", "gain", "max_repeats",
                                                   "min_notes", "video", "mask_words", "melody_intervals",
@@ -390,7 +392,7 @@ def test_build_clip_keeps_the_score_it_rendered_as_a_midi_file(monkeypatch, tmp_
     pitches = [m.note for m in midi.tracks[0] if m.type == "note_on" and m.velocity > 0]
     # One note a pulse at 120 pulses a minute: the 10-note tune fills 4 s with its first 8 notes.
     assert pitches == [60, 62, 64, 65, 67, 69, 67, 65] and row["n_notes"] == len(pitches)
-    monkeypatch.setattr(collect_module, "render_midi", lambda path, *a: rendered.append(path.read_bytes()) or
+    monkeypatch.setattr(render_module, "render_midi", lambda path, *a: rendered.append(path.read_bytes()) or
                         np.zeros((8, 2), dtype=np.float32))
     row = collect_module.build_clip(collect_module.ClipJob(
         "fiddle_tune-0121", Candidate("fiddle_tune", "x/tune.abc", None), "piano", 0, 120.0, str(tmp_path), 4.0,
