@@ -426,6 +426,9 @@ def restyle_request(params: dict, request: RestyleRequest, out: str | Path, root
         write_csv(work / PROBABILITIES, table)
         if out.is_dir():
             out.rmdir()  # empty (checked above): one that filled since makes this fail rather than be replaced
+        umask = os.umask(0)
+        os.umask(umask)
+        work.chmod(0o777 & ~umask)  # a folder as mkdir makes it (mkdtemp's is private to its owner)
         os.rename(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -26,6 +26,9 @@ and the score's share kept on average over the sweep otherwise.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+
 import numpy as np
 import pandas as pd
 
@@ -52,9 +55,50 @@ def absence_order(seed: int, fold: int, modality: str, n: int) -> np.ndarray:
     return keyed_rng(seed, ABSENT, fold, modality).permutation(n)
 
 
-def _scores(frame: pd.DataFrame) -> dict:
+def _scores(frame: pd.DataFrame, remembered: dict | None = None) -> dict:
+    """The metrics and coverage of one task's predictions; with ``remembered``, predictions scored
+    before (the same true and predicted labels, in order: most perturbations change none or few of
+    a fold's predictions) are not scored again."""
     true, predicted = frame["true"].to_numpy(), frame["predicted"].to_numpy()
-    return {**classification_metrics(true, predicted), "coverage": float(np.mean(predicted != NO_PREDICTION))}
+    key = (tuple(true), tuple(predicted))
+    if remembered is not None and key in remembered:
+        return dict(remembered[key])
+    scores = {**classification_metrics(true, predicted), "coverage": float(np.mean(predicted != NO_PREDICTION))}
+    if remembered is not None:
+        remembered[key] = dict(scores)
+    return scores
+
+
+class _RememberedProba:
+    """A fitted per-modality learner whose ``predict_proba`` is remembered by the bytes of its input.
+
+    A sweep scores a fusion model again under every perturbation of every modality, and each time
+    its other modalities' learners see the same rows: they give the same probabilities, so they are
+    computed once and returned as they were then (a copy), bit for bit what computing them again
+    gives."""
+
+    def __init__(self, learner):
+        self.learner = learner
+        self.classes_ = learner.classes_
+        self._seen: dict = {}
+
+    def predict_proba(self, X):
+        X = np.ascontiguousarray(X)
+        key = (X.shape, X.dtype.str, hashlib.blake2b(X.view(np.uint8), digest_size=16).digest())
+        if key not in self._seen:
+            self._seen[key] = self.learner.predict_proba(X)
+        return self._seen[key].copy()
+
+
+def remembering(model):
+    """``model`` with each per-modality learner's probabilities remembered (a shallow copy: the fitted
+    model is untouched); a model without per-modality learners as it is."""
+    learners = getattr(model, "models_", None)
+    if not isinstance(learners, dict):
+        return model
+    remembered = copy.copy(model)
+    remembered.models_ = {m: _RememberedProba(learner) for m, learner in learners.items()}
+    return remembered
 
 
 def sweep_fold(models: dict, X: dict, clips: pd.DataFrame, tasks: list[str], method_modalities, *,
@@ -77,6 +121,7 @@ def sweep_fold(models: dict, X: dict, clips: pd.DataFrame, tasks: list[str], met
         if id(model) in done:
             continue
         done.add(id(model))
+        model, scored = remembering(model), {}
         mask = test & labelled(clips, group)
         part = clips[mask].reset_index(drop=True)
         X_test = {m: np.asarray(x, dtype=np.float64)[mask] for m, x in X.items()}
@@ -86,7 +131,7 @@ def sweep_fold(models: dict, X: dict, clips: pd.DataFrame, tasks: list[str], met
             predictions = prediction_rows(task_probas(model, features, group), part, "test", "robustness")
             if chosen is not None:
                 predictions = predictions[np.tile(chosen, len(group))]
-            return {t: _scores(g) for t, g in predictions.groupby("task", sort=False)}
+            return {t: _scores(g, scored) for t, g in predictions.groupby("task", sort=False)}
 
         def emit(perturbation, modality, level, scores, n):
             for t, values in scores.items():

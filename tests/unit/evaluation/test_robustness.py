@@ -12,6 +12,7 @@ from musicfusion.evaluation.robustness import (
     NATURAL_ABSENCE,
     absence_order,
     relative_robustness,
+    remembering,
     severity,
     summarize_robustness,
     sweep_fold,
@@ -150,3 +151,29 @@ def test_a_sweep_gives_the_same_numbers_bit_for_bit_when_run_again():
     first = sweep(model, X, clips, MODS, noisy)
     again = sweep(fitted("stacking", X, clips, cv_folds=3, modality_dropout=0.3), X, clips, MODS, noisy)
     pd.testing.assert_frame_equal(first, again, check_exact=True)
+
+
+@pytest.mark.parametrize("kind", ["late_fusion", "stacking"])
+def test_remembered_probabilities_change_no_number_and_spare_the_repeats(kind, monkeypatch):
+    """A fusion model's per-modality learners are asked once per distinct input in a sweep: the rows
+    are the ones computing every probability again gives, bit for bit."""
+    import musicfusion.evaluation.robustness as robustness
+
+    X, clips = fold(7)
+    model = fitted(kind, X, clips, **({"weight_step": 0.25} if kind == "late_fusion" else {"cv_folds": 3}))
+    noisy = {("white_noise", "audio", 20.0): X["audio"] * 1.5, ("pixel_noise", "video", 16.0): X["video"] * 2}
+    remembered = sweep(model, X, clips, MODS, noisy)
+    monkeypatch.setattr(robustness, "remembering", lambda fitted_model: fitted_model)
+    pd.testing.assert_frame_equal(remembered, sweep(model, X, clips, MODS, noisy), check_exact=True)
+
+    calls = {}
+    copy_ = remembering(model)
+    for modality, learner in copy_.models_.items():
+        original = learner.learner.predict_proba
+        monkeypatch.setattr(learner.learner, "predict_proba",
+                            lambda x, m=modality, f=original: calls.__setitem__(m, calls.get(m, 0) + 1) or f(x))
+    first = copy_.predict_proba(X)
+    second = copy_.predict_proba({m: x.copy() for m, x in X.items()})  # equal rows, other arrays
+    np.testing.assert_array_equal(first, second)
+    assert calls == {m: 1 for m in MODS}
+    assert type(model.models_[MODS[0]]).__name__ != "_RememberedProba"  # the fitted model is untouched
