@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from support import copy_run
 
 from musicfusion.apps.cli import main
 from musicfusion.apps.restyle import judging_folds
 from musicfusion.plumbing.files import read_table
+
+from support import copy_run
 
 pytestmark = pytest.mark.workflow
 PROBABILITIES = ["p_source_before", "p_source_after", "p_target_before", "p_target_after"]
