@@ -214,8 +214,9 @@ def transfer_outputs():
 # task: one job per source style, judged by params.yaml style_transfer.judges that the dataset runs.
 RESTYLE = config["style_transfer"]
 RESTYLE_JUDGES = [name for name in RESTYLE["judges"] if name in METHOD_PARAMS]
+RESTYLE_CLIPS = RESTYLE["clips_per_style"].get(DATASET.name)
 RESTYLE_STYLES = (sorted(config["collect"]["styles"]) if DATASET.is_preset and DATASET.has(["score"])
-                  and "style" in TASKS and RESTYLE_JUDGES else [])
+                  and "style" in TASKS and RESTYLE_JUDGES and RESTYLE_CLIPS else [])
 
 
 def restyle_judges():

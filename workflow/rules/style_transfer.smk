@@ -13,7 +13,7 @@ rule restyle_clips:
     benchmark:
         f"results/benchmarks/restyle_clips/{DATASET.name}/{{style}}.tsv"
     params:
-        settings=config["style_transfer"],
+        settings={**RESTYLE, "clips_per_style": RESTYLE_CLIPS},
         judges=restyle_judges(),
         query_pair=restyle_query_pair(),
         render=collect_settings(config, DATASET.name) if DATASET.is_preset else {},
