@@ -26,8 +26,6 @@ import pandas as pd
 
 from musicfusion.data.scores import ONSET
 from musicfusion.evaluation.perturb import keyed_rng
-from musicfusion.models.fusion import decide
-from musicfusion.models.train import task_probas
 from musicfusion.symbolic.operators import (
     OPERATORS,
     StyleProfile,
@@ -155,6 +153,8 @@ def render_and_extract(items: list[tuple[str, np.ndarray, int, tuple[str, ...]]]
 
 def probabilities(model, X: dict[str, np.ndarray], task: str, tasks) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities (n, classes), classes) of one task from a fold model (a multi-task one has all tasks)."""
+    from musicfusion.models.train import task_probas  # scikit-learn: kept off `musicfusion`'s start-up
+
     return task_probas(model, X, list(tasks) if getattr(model, "multitask", False) else [task])[task]
 
 
@@ -224,8 +224,9 @@ def restyle_style(style: str, *, clips: pd.DataFrame, fold_tables: list[pd.DataF
     frames = []
     for fold in sorted({fold for _, fold, _, _ in plans}):
         in_fold = [plan for plan in plans if plan[1] == fold]
-        frames.append(_judge_fold(in_fold, fold, clips, features, judges, fold_features, mapping, query_pair,
-                                  notes_of, tasks))
+        read = sorted({m for judge in judges for m in judge.modalities} | set(query_pair or ()))
+        frames.append(_judge_fold(in_fold, fold, clips, features, judges, fold_features(fold, read), mapping,
+                                  query_pair, notes_of, tasks))
     return pd.concat(frames, ignore_index=True)[ROW_COLUMNS] if frames else pd.DataFrame(columns=ROW_COLUMNS)
 
 
@@ -235,10 +236,17 @@ def _same_notes(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _judge_fold(plans: list, fold: int, clips: pd.DataFrame, features: Mapping[str, pd.DataFrame],
-                judges: list[Judge], fold_features, mapping, query_pair, notes_of: Mapping, tasks) -> pd.DataFrame:
+                judges: list[Judge], fold_data: tuple[dict, pd.DataFrame], mapping, query_pair, notes_of: Mapping,
+                tasks) -> pd.DataFrame:
     """The rows of one judging fold's transfers: every judge predicts the sources and the transferred
-    clips in one batch per task."""
+    clips in one batch per task. ``fold_data`` is the fold's (X, clips) of every modality read."""
+    from musicfusion.models.fusion import decide
+
     transfers = [plan[0] for plan in plans]
+    X, fold_clips = fold_data
+    ids = fold_clips["clip_id"].to_numpy()
+    row_of = {clip_id: i for i, clip_id in enumerate(ids)}
+    sources = [row_of[t.clip_id] for t in transfers]
     by_id = clips.set_index("clip_id")
     base = pd.DataFrame({
         "clip_id": [t.clip_id for t in transfers], "source_style": [by_id.at[t.clip_id, "style"] for t in transfers],
@@ -249,12 +257,9 @@ def _judge_fold(plans: list, fold: int, clips: pd.DataFrame, features: Mapping[s
     base["query_rank"] = base["query_rank_before"] = np.nan
     base["gallery_size"] = 0
     if mapping is not None:
-        X, fold_clips = fold_features(fold, list(query_pair))
-        ids = fold_clips["clip_id"].to_numpy()
         in_gallery = np.flatnonzero((by_id.loc[ids, "split"] == "test").to_numpy())
         gallery = mapping.embed_target(X[query_pair[1]][in_gallery])
         position = {clip_id: i for i, clip_id in enumerate(ids[in_gallery])}
-        row_of = {clip_id: i for i, clip_id in enumerate(ids)}
 
         def ranks(queries: np.ndarray) -> np.ndarray:
             from musicfusion.crossmodal.retrieval import rank_matrix
@@ -263,18 +268,17 @@ def _judge_fold(plans: list, fold: int, clips: pd.DataFrame, features: Mapping[s
             return matrix[np.arange(len(transfers)), [position[t.clip_id] for t in transfers]]
 
         base["query_rank"] = ranks(_media_rows(features, query_pair[0], transfers, X, row_of))
-        base["query_rank_before"] = ranks(X[query_pair[0]][[row_of[t.clip_id] for t in transfers]])
+        base["query_rank_before"] = ranks(X[query_pair[0]][sources])
         base["gallery_size"] = len(in_gallery)
+    # Each task's (source, target) labels of every transfer (None: no row), the same for every judge.
+    labels_of = {task: [_labels(t, task, by_id.loc[t.clip_id]) for t in transfers] for task in tasks}
     frames = []
     for judge in judges:
-        X, fold_clips = fold_features(fold, list(judge.modalities))
-        row_of = {clip_id: i for i, clip_id in enumerate(fold_clips["clip_id"])}
-        sources = [row_of[t.clip_id] for t in transfers]
         before = {m: np.asarray(X[m][sources], dtype=np.float64) for m in judge.modalities}
         after = {m: (_media_rows(features, m, transfers, X, row_of) if m in RENDERED else before[m])
                  for m in judge.modalities}
         for task in tasks:
-            labels = [_labels(t, task, by_id.loc[t.clip_id]) for t in transfers]
+            labels = labels_of[task]
             keep = np.array([label is not None for label in labels])
             if not keep.any():
                 continue

@@ -49,7 +49,6 @@ from musicfusion.apps.restyle import (
     transferred_notes,
 )
 from musicfusion.data.scores import DURATION, ONSET
-from musicfusion.models.fusion import decide
 from musicfusion.plumbing.config import collect_settings, resolve_dataset, resolve_methods
 from musicfusion.plumbing.paths import Layout
 from musicfusion.symbolic.operators import ORDER
@@ -279,6 +278,8 @@ def _render(names, media: dict, render: dict, clip_seconds: float, params: dict,
 def _judge(models: dict, methods: dict, before: dict, after: dict, source: _Source, target: str,
            tasks) -> pd.DataFrame:
     """One row per judge: P(source style) and P(target) before and after, and the predicted style."""
+    from musicfusion.models.fusion import decide  # scikit-learn: kept off `musicfusion`'s start-up
+
     rows = []
     for name, model in models.items():
         wanted = list(methods[name]["modalities"])
