@@ -45,7 +45,8 @@ RENDERED = ("audio", "video", "score")
 NOTE_TOLERANCE = 1e-9
 ROW_COLUMNS = ["clip_id", "source_style", "fold", "kind", "operator_set", "target", "judge", "task", "source_label",
                "target_label", "p_source_before", "p_source_after", "p_target_before", "p_target_after",
-               "predicted_before", "predicted_after", "chroma_similarity", "melody_kept", "query_rank", "query_rank_before", "gallery_size"]
+               "predicted_before", "predicted_after", "chroma_similarity", "melody_kept", "query_rank",
+               "query_rank_before", "gallery_size"]
 
 
 class RestyleError(Exception):
