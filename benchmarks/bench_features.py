@@ -1,10 +1,11 @@
-"""Throughput of the three feature extractors on synthetic inputs, with the settings of params.yaml.
+"""Throughput of the feature extractors on synthetic inputs, with the settings of params.yaml.
 
     python benchmarks/bench_features.py [--params params.yaml] [--clips 40] [--repeats 5]
 
 Each extractor is called once to warm up (librosa compiles numba functions on its first MFCC),
-then timed ``--repeats`` times; the median is reported as audio "x real time", video
-"frames/s" and text "docs/s". Single process, as the workflow runs one shard per job.
+then timed ``--repeats`` times; the median is reported as audio "x real time" (MFCC and the
+pitch CNN, features.pitch_cnn), video "frames/s" and text "docs/s". Single process and one thread,
+as the workflow runs one shard per job.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 import yaml
 
-from musicfusion.features import audio, text, video
+from musicfusion.features import audio, pitch_cnn, text, video
 
 DEFAULT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -92,10 +93,14 @@ def main() -> None:
         return text.transform(text.fit(docs, features["text"]), docs)
 
     a = median_seconds(lambda: audio.extract(clips, sample_rate, features["audio"]), args.repeats)
+    # Content matters little to a CNN's cost; fewer clips keep the repeats short.
+    cnn_clips = clips[: max(1, args.clips // 4)]
+    p = median_seconds(lambda: pitch_cnn.extract(cnn_clips, sample_rate, features["pitch_cnn"]), args.repeats)
     v = median_seconds(lambda: video.extract(frames, features["video"]), args.repeats)
     t = median_seconds(run_text, args.repeats)
 
     dims = {"audio": audio.extract(clips[:1], sample_rate, features["audio"])[0].shape[1],
+            "pitch_cnn": pitch_cnn.extract(clips[:1], sample_rate, features["pitch_cnn"])[0].shape[1],
             "video": video.extract(frames[:1], features["video"])[0].shape[1],
             "text": run_text()[0].shape[1]}
     # The box is shared: a busy machine (load above its cores) slows every number below.
@@ -103,6 +108,8 @@ def main() -> None:
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     print(f"audio: {args.clips} clips x {args.seconds:g} s at {sample_rate} Hz: {a:.3f} s, "
           f"{args.clips * args.seconds / a:,.0f}x real time, d={dims['audio']}")
+    print(f"audio, pitch CNN: {len(cnn_clips)} clips x {args.seconds:g} s: {p:.3f} s, "
+          f"{len(cnn_clips) * args.seconds / p:,.0f}x real time, d={dims['pitch_cnn']}")
     print(f"video: {args.clips} clips x {args.frames} frames {width}x{height}: {v:.3f} s, "
           f"{args.clips * args.frames / v:,.0f} frames/s, d={dims['video']}")
     print(f"text:  {args.docs} docs, fit + transform: {t:.3f} s, {args.docs / t:,.0f} docs/s, d={dims['text']}")

@@ -29,4 +29,8 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
+# Spotify's basic-pitch (Apache-2.0) for the transcription CNN it ships as ONNX: without its
+# dependencies, which pull TensorFlow < 2.15.1 (no wheel for Python 3.12+, about 500 MB);
+# onnxruntime (a dependency of this package) runs the model.
+.venv/bin/python -m pip install -q --no-deps basic-pitch==0.4.0
 echo "musicfusion installed in .venv ($(.venv/bin/python --version))"

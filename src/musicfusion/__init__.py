@@ -7,3 +7,9 @@ MODALITIES = ("audio", "video", "text", "score")
 # grey frames and a score's notes (pitch, onset, duration: musicfusion.data.scores) are stored
 # ragged (one run per clip, with ``lengths``), texts one string per clip.
 MEDIA_KEYS = {"audio": "audio", "video": "frames", "text": "text", "score": "notes"}
+
+
+def modality_of(key: str) -> str:
+    """The modality a feature set describes: a feature set is named by its modality (its own
+    features) or ``<modality>.<set>`` (a further set, e.g. ``audio.pitch_cnn``)."""
+    return key.split(".", 1)[0]

@@ -1,12 +1,13 @@
 # Config validation, wildcard constraints and input/params functions; the stage files hold only rules.
+import re
 import sys
 from pathlib import Path
 
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from musicfusion import MODALITIES
-from musicfusion.features.registry import extractor, shard_modalities
+from musicfusion import MODALITIES, modality_of
+from musicfusion.features.registry import extractor, feature_settings, run_feature_sets, shard_modalities
 from musicfusion.plumbing.paths import Layout, feature_file
 from musicfusion.data.manifest import dataset_clip_count
 from musicfusion.evaluation.paper import PROTOCOLS as PAPER_PROTOCOLS
@@ -56,8 +57,18 @@ FEATURES = LAYOUT.features
 RESULTS = LAYOUT.results
 MODELS = LAYOUT.models
 FINGERPRINT = LAYOUT.fingerprint
-# Modalities whose features are extracted once per shard (the others are fitted on each fold).
-SHARD_MODALITIES = shard_modalities()
+# The feature sets a run extracts: each modality's own and features.extra_sets (such as the pitch
+# CNN's, audio.pitch_cnn); those extracted once per shard (the others are fitted on each fold).
+RUN_FEATURE_SETS = run_feature_sets(config["features"], MODALITIES)
+SHARD_MODALITIES = shard_modalities(RUN_FEATURE_SETS)
+for _method, _entry in METHOD_PARAMS.items():
+    _missing = [key for key in _entry["modalities"] if key not in RUN_FEATURE_SETS]
+    if _missing:
+        raise ValueError(f"method {_method} reads the feature set {_missing}, which the run does not extract: "
+                         "add it to params.yaml features.extra_sets")
+# Robustness sweeps degrade a modality's media and extract its own features again; methods that
+# read a further feature set (a learned one) are not swept.
+ROBUST_METHODS = [name for name, entry in METHOD_PARAMS.items() if set(entry["modalities"]) <= set(MODALITIES)]
 # A reproduced paper's entry and its corpus files ({slug: (corpus path, class)}); empty otherwise.
 PAPER = DATASET.paper or {}
 PAPER_FILES = paper_files(PAPER) if DATASET.is_paper else {}
@@ -116,8 +127,18 @@ def _shard_settings(feature_set, features):
 
 
 def extract_params(wildcards):
-    """One shard modality's feature settings, and the preprocessed sample and frame rates."""
-    return _shard_settings("content", config["features"][wildcards.modality])
+    """One feature set's settings, and the preprocessed sample and frame rates."""
+    return _shard_settings("content", feature_settings(wildcards.modality, config["features"]))
+
+
+def shard_media(wildcards):
+    """The interim shard a feature set is extracted from: its modality's."""
+    return Layout(wildcards.dataset).interim_shard(modality_of(wildcards.modality), wildcards.shard)
+
+
+def feature_set_pattern():
+    """The wildcard pattern of the feature sets extracted per shard (their names hold dots)."""
+    return "|".join(re.escape(key) for key in SHARD_MODALITIES)
 
 
 def control_params(wildcards):

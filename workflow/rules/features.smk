@@ -3,7 +3,7 @@
 
 rule extract_shard:
     input:
-        PATTERN.interim_shard("{modality}", "{shard}"),
+        shard_media,
     output:
         temp(f"{PATTERN.features}/{{modality}}/shard-{{shard}}.npz"),
     log:
@@ -13,7 +13,7 @@ rule extract_shard:
     params:
         extract=extract_params,
     wildcard_constraints:
-        modality="|".join(SHARD_MODALITIES),
+        modality=feature_set_pattern(),
     conda:
         "../envs/musicfusion.yaml"
     script:
@@ -30,7 +30,7 @@ rule gather_features:
     benchmark:
         "results/benchmarks/gather_features/{dataset}/{modality}.tsv"
     wildcard_constraints:
-        modality="|".join(SHARD_MODALITIES),
+        modality=feature_set_pattern(),
     conda:
         "../envs/musicfusion.yaml"
     script:

@@ -1,4 +1,5 @@
 # Preprocess: validate every file and bring each modality to one shape, a shard per job.
+from musicfusion.data.preprocess import extractor_minimums
 
 
 rule preprocess:
@@ -15,6 +16,10 @@ rule preprocess:
         "results/benchmarks/preprocess/{dataset}/shard-{shard}.tsv"
     params:
         preprocess=config["preprocess"],
+        # The shortest audio and video clip the run's feature sets describe (seconds): only these
+        # values of `features` reach the job, so editing a feature setting does not rerun it.
+        shortest=lambda wildcards: extractor_minimums(config["features"], config["preprocess"],
+                                                      dataset_spec(wildcards).modalities),
         n_shards=N_SHARDS,
         dataset=dataset_params,
     conda:

@@ -63,7 +63,7 @@ rule robustness:
 
 rule summarize_robustness:
     input:
-        expand(f"{RESULTS}/methods/{{method}}/robustness_folds.csv", method=METHODS),
+        expand(f"{RESULTS}/methods/{{method}}/robustness_folds.csv", method=ROBUST_METHODS),
     output:
         csv=report(f"{RESULTS}/robustness.csv", caption="../report/robustness.rst", category="Robustness"),
         relative=report(f"{RESULTS}/robustness_relative.csv", caption="../report/robustness_relative.rst",

@@ -16,7 +16,8 @@ with log_to(snakemake.log[0]):
     spool_dir.mkdir(parents=True, exist_ok=True)
     arrays, bad, absent = preprocess_shard(manifest, Path(snakemake.input.manifest).parent,
                                            int(snakemake.wildcards.shard), snakemake.params.n_shards,
-                                           dataset["modalities"], params, spool_dir=spool_dir)
+                                           dataset["modalities"], params, spool_dir=spool_dir,
+                                           shortest=snakemake.params.shortest)
     for modality, content in arrays.items():
         # Audio samples hardly compress (73 of 79 MB) and inflating them costs the extraction job
         # about a second per 100 clips; frames deflate 18x at zlib's fastest level (27x at the

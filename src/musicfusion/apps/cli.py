@@ -66,8 +66,8 @@ def _add_recommend(subparsers) -> None:
     query = parser.add_mutually_exclusive_group(required=True)
     query.add_argument("--video", metavar="PATH",
                        help="a video file (any format OpenCV's FFmpeg backend decodes), read as the "
-                            "workflow reads a clip: at its real length, at least preprocess.min_seconds, "
-                            "cut to preprocess.max_seconds.")
+                            "workflow reads a clip: at its real length (too short only below what its "
+                            "video features need, or preprocess.min_seconds), cut to preprocess.max_seconds.")
     query.add_argument("--text", metavar="TEXT", help="a text, e.g. a title or lyrics")
     parser.add_argument("--top", type=_positive_int, default=DEFAULT_TOP,
                         help=f"how many clips to show (default {DEFAULT_TOP})")
@@ -144,7 +144,9 @@ def _add_manifest(subparsers) -> None:
         description="Pair the media files under ROOT into clips (files in one folder with the same "
                     "stem: x.wav, x.mp4, x.txt), write the manifest (ROOT/manifest.csv) and print the "
                     "`datasets:` entry to paste into params.yaml. Files it cannot use are listed on "
-                    "stderr. Media files are not read.")
+                    "stderr, and so are the audio and video files the workflow would refuse as bad "
+                    "clips (an unreadable header, shorter than the feature extractors describe under "
+                    "params.yaml): only their headers are read. The manifest is written all the same.")
     parser.add_argument("root", metavar="ROOT", help="the dataset's folder")
     parser.add_argument("--name", required=True, metavar="NAME",
                         help="the dataset's name in params.yaml (letters, digits, '_' and '-')")
@@ -158,7 +160,25 @@ def _add_manifest(subparsers) -> None:
                         help=f"the manifest to write (default ROOT/{MANIFEST_NAME}); in ROOT or a folder "
                              "containing it")
     parser.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    parser.add_argument("--params", metavar="PATH",
+                        help="the params.yaml whose preprocessing and feature sets the media files are "
+                             "checked against (default: params.yaml here, else the project's)")
     parser.set_defaults(func=_run_manifest)
+
+
+def _manifest_limits(args, modalities) -> dict:
+    """What a clip's length is checked against: preprocessing's limits under --params (or
+    params.yaml here, else the project's) and what the feature sets of ``modalities`` need."""
+    from musicfusion.data.preprocess import clip_limits, extractor_minimums
+    from musicfusion.plumbing.config import load_params
+    from musicfusion.plumbing.paths import PROJECT_ROOT
+
+    path = Path(args.params) if args.params else next(
+        (p for p in (Path("params.yaml"), PROJECT_ROOT / "params.yaml") if p.is_file()), Path("params.yaml"))
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: params file not found; pass --params")
+    params = load_params(path)
+    return clip_limits(params["preprocess"], extractor_minimums(params["features"], params["preprocess"], modalities))
 
 
 def _run_manifest(args) -> int:
@@ -169,6 +189,7 @@ def _run_manifest(args) -> int:
         build_manifest,
         check_dataset_name,
         dataset_entry,
+        refused_media,
         relocate,
     )
     from musicfusion.plumbing.files import write_csv
@@ -188,6 +209,7 @@ def _run_manifest(args) -> int:
         manifest = relocate(found.manifest, root, output.parent)
     except ManifestBuildError as err:
         return fail(str(err))
+    limits = _manifest_limits(args, found.modalities)
     if output.exists() and not args.force:
         return fail(f"{output}: already exists; pass --force to overwrite it")
     if output.is_dir():
@@ -201,6 +223,12 @@ def _run_manifest(args) -> int:
         print(f"{path}: {problem}", file=sys.stderr)
     if len(found.unpaired):
         print(f"{len(found.unpaired)} file(s) skipped or unpaired (listed above)", file=sys.stderr)
+    refused = refused_media(root, found.manifest, limits)
+    for path, problem in refused.itertuples(index=False):
+        print(f"{path}: {problem}", file=sys.stderr)
+    if len(refused):
+        print(f"{len(refused)} file(s) in the manifest that the workflow would refuse as bad clips (listed "
+              "above): preprocess.on_bad_input fail stops at the first, skip drops their clips", file=sys.stderr)
     classes = (", ".join(f"{name} ({n})" for name, n in found.classes.items())
                if label is not None else "none (flat layout)")
     print(f"Wrote {output}: {len(manifest)} clips, classes: {classes}, "

@@ -88,8 +88,9 @@ def load_pair_model(params: dict, root: Path, query_modality: str, target: str, 
 
 def video_query_features(path: str | Path, params: dict) -> np.ndarray:
     """Features (1, d) of a video file, as the workflow computes them for a clip: read at its
-    real length within ``preprocess.min_seconds`` and ``max_seconds``."""
-    from musicfusion.data.preprocess import BadClipError, load_video
+    real length up to ``preprocess.max_seconds``, too short only below what the run's video
+    feature sets describe (or the optional floor ``preprocess.min_seconds``)."""
+    from musicfusion.data.preprocess import BadClipError, clip_limits, extractor_minimums, load_video
     from musicfusion.features import video
 
     path = Path(path)
@@ -99,7 +100,8 @@ def video_query_features(path: str | Path, params: dict) -> np.ndarray:
         raise RecommendError(f"{path}: empty file")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_QUIET)
     try:
-        limits = {k: params["preprocess"][k] for k in ("min_seconds", "max_seconds", "long_clips")}
+        limits = clip_limits(params["preprocess"], extractor_minimums(params["features"], params["preprocess"],
+                                                                      ["video"]))
         frames = load_video(QUERY_ID, path, limits, params["preprocess"]["video"])
     except BadClipError as err:
         raise RecommendError(f"{err.path}: {err.problem}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from musicfusion import modality_of
 from musicfusion.data.manifest import SPLITS
 from musicfusion.data.splits import dataset_split
 
@@ -17,8 +18,9 @@ UNLABELLED = "(unlabelled)"
 
 
 def has_column(modality: str) -> str:
-    """The clip table's column saying whether a clip has ``modality`` (``True``/``False``)."""
-    return f"has_{modality}"
+    """The clip table's column saying whether a clip has ``modality`` (``True``/``False``); a
+    feature set's (``audio.pitch_cnn``) is its modality's."""
+    return f"has_{modality_of(modality)}"
 
 
 def has_modality(clips: pd.DataFrame, modality: str) -> np.ndarray:

@@ -12,6 +12,9 @@ Two layouts are understood:
 Files in the same folder with the same stem (``x.wav``, ``x.mp4``, ``x.txt``) are one clip. The
 builder never reads the media: it only pairs names. Everything it could not use is returned in
 ``ManifestBuild.unpaired`` (``path, problem``) rather than printed; the CLI prints it.
+:func:`refused_media` then reads the audio and video files' headers only (duration, sample or
+frame rate) to list those the workflow's preprocessing would refuse: unreadable, or shorter than
+the run's feature extractors describe.
 
 Paths in the manifest are POSIX paths relative to the root. Nothing outside the root is used:
 a symbolic link (to a file or a folder) whose target resolves outside the root is reported and
@@ -259,6 +262,72 @@ def build_manifest(root: str | Path, label: str | None = DEFAULT_LABEL, layout: 
     unpaired = (pd.DataFrame(sorted(problems), columns=["path", "problem"])
                 .astype(str).reset_index(drop=True))
     return ManifestBuild(manifest=manifest, modalities=modalities, unpaired=unpaired, label=label)
+
+
+# FFmpeg's own messages (through OpenCV) about a file it cannot open: quiet, the problem is reported.
+FFMPEG_QUIET = "-8"
+
+
+def audio_header_seconds(path: Path) -> float:
+    """The audio file's duration from its header (soundfile, as preprocessing reads it); ValueError
+    naming the problem when the header is unreadable or lists no samples."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception as err:  # noqa: BLE001 - libsndfile reports many kinds of broken file
+        raise ValueError(f"unreadable audio: {getattr(err, 'error_string', None) or err}") from None
+    if info.frames <= 0 or info.samplerate <= 0 or info.channels <= 0:
+        raise ValueError(f"audio has no samples ({info.frames} frames, {info.channels} channels, "
+                         f"{info.samplerate} Hz)")
+    return info.frames / info.samplerate
+
+
+def video_header_seconds(path: Path) -> float:
+    """The video file's duration from its container (OpenCV's frame count and rate, as
+    preprocessing reads them, nothing decoded); ValueError naming the problem."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_QUIET)
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise ValueError("unreadable video")
+        fps, listed = capture.get(cv2.CAP_PROP_FPS), int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+    if not fps or fps <= 0:
+        raise ValueError("video has no frame rate")
+    if listed <= 0:
+        raise ValueError("unreadable video: its container lists no frames")
+    return listed / fps
+
+
+HEADER_SECONDS = {"audio": audio_header_seconds, "video": video_header_seconds}
+
+
+def refused_media(root: str | Path, manifest: pd.DataFrame, limits: dict) -> pd.DataFrame:
+    """``path, problem`` of each audio and video file of ``manifest`` (paths relative to ``root``,
+    as :func:`build_manifest` gives them) that preprocessing would refuse from its header alone:
+    unreadable, no samples or frames, or too short under ``limits``
+    (:func:`musicfusion.data.preprocess.clip_limits`: what the extractors need, and the optional
+    floor ``min_seconds``). Headers only, so fast; sorted by path. A file may still prove bad
+    when decoded (NaN samples, frames that cannot be decoded, silence)."""
+    from musicfusion.data.preprocess import shortness
+
+    root, problems = Path(root), []
+    for modality, seconds_of in HEADER_SECONDS.items():
+        column = f"{modality}_path"
+        for rel in manifest[column] if column in manifest.columns else []:
+            if not rel:
+                continue
+            try:
+                problem = shortness(modality, seconds_of(root / rel), limits)
+            except ValueError as err:
+                problem = str(err)
+            if problem:
+                problems.append((rel, problem))
+    return pd.DataFrame(sorted(problems), columns=["path", "problem"]).astype(str).reset_index(drop=True)
 
 
 def relocate(manifest: pd.DataFrame, root: str | Path, manifest_dir: str | Path) -> pd.DataFrame:

@@ -5,14 +5,16 @@
 - text: Unicode-normalised, lower-cased, whitespace collapsed;
 - score: parsed (MIDI, MusicXML, kern, ABC) into its notes, one row each (musicfusion.data.scores).
 
-Audio and video keep their real length between ``preprocess.min_seconds`` and
-``max_seconds``: a longer clip is cut to ``max_seconds`` (its start, or its middle, by
-``long_clips``). Clips of different lengths are stored without padding: one flat array of
-every clip's samples (or frames) and each clip's ``lengths``.
+Audio and video keep their real length up to ``preprocess.max_seconds``: a longer clip is cut
+to ``max_seconds`` (its start, or its middle, by ``long_clips``). A clip is too short only below
+what the run's feature sets of its modality describe (:func:`extractor_minimums`, from each
+extractor's ``shortest`` in :mod:`musicfusion.features.registry`) or below the optional floor
+``preprocess.min_seconds``. Clips of different lengths are stored without padding: one flat array
+of every clip's samples (or frames) and each clip's ``lengths``.
 
 A clip may lack a modality: an empty path in the manifest means *absent*, recorded as such,
 not bad. A clip with a bad file (missing, outside the data root, empty, unreadable, shorter
-than the minimum, samples not finite, video frames that cannot be decoded, not UTF-8) raises
+than its extractors need, samples not finite, video frames that cannot be decoded, not UTF-8) raises
 :class:`BadClipError` naming the file and the problem, or, under the ``skip`` policy, is
 dropped from every modality and listed in the shard's report. Audio and video are checked
 whole, whatever part of them is kept: a defect outside the kept window makes the clip bad too.
@@ -68,11 +70,47 @@ def resolve_media(root: Path, clip_id: str, modality: str, relative: str) -> Pat
     return path
 
 
+# The modalities read at their real length, within the limits (their clips can be too short).
+TIMED_MODALITIES = ("audio", "video")
+
+
+def extractor_minimums(features: dict, preprocess: dict, modalities) -> dict[str, float]:
+    """The shortest clip, in seconds, of each timed modality among ``modalities`` (a dataset's)
+    that the run's feature sets of that modality describe (its own and ``features.extra_sets``).
+
+    ``features`` and ``preprocess``: params.yaml's sections (the preprocessed rates).
+    """
+    from musicfusion.features.registry import run_feature_sets, shortest_clip_seconds
+
+    rates = {"sample_rate": preprocess["audio"]["sample_rate"], "fps": preprocess["video"]["fps"]}
+    feature_sets = run_feature_sets(features, list(modalities))
+    return {m: shortest_clip_seconds(m, features, rates, feature_sets) for m in TIMED_MODALITIES if m in modalities}
+
+
+def clip_limits(preprocess: dict, shortest: dict | None = None) -> dict:
+    """What a clip's length is read within: ``max_seconds`` and ``long_clips``, the optional floor
+    ``min_seconds`` (0 when absent) and ``shortest``, the seconds each timed modality's extractors
+    need (:func:`extractor_minimums`; none when not given)."""
+    return {"min_seconds": float(preprocess.get("min_seconds") or 0.0), "max_seconds": preprocess["max_seconds"],
+            "long_clips": preprocess["long_clips"], "shortest": dict(shortest or {})}
+
+
+def shortness(modality: str, seconds: float, limits: dict) -> str | None:
+    """Why a ``seconds``-long clip of ``modality`` is too short under ``limits``, or None."""
+    need = float(limits.get("shortest", {}).get(modality, 0.0))
+    floor = float(limits.get("min_seconds") or 0.0)
+    if seconds < need:
+        return f"too short: {seconds:.3g} s; its {modality} feature extractors need at least {need:.3g} s"
+    if seconds < floor:
+        return f"too short: {seconds:.3g} s (preprocess.min_seconds is {floor} s)"
+    return None
+
+
 def _window(clip_id: str, modality: str, path: Path, seconds: float, limits: dict) -> tuple[float, float]:
     """(start, length) in seconds of the part of a ``seconds``-long clip that is kept."""
-    if seconds < limits["min_seconds"]:
-        raise BadClipError(clip_id, modality, path,
-                           f"too short: {seconds:.2f} s (preprocess.min_seconds is {limits['min_seconds']} s)")
+    problem = shortness(modality, seconds, limits)
+    if problem:
+        raise BadClipError(clip_id, modality, path, problem)
     length = min(seconds, float(limits["max_seconds"]))
     start = (seconds - length) / 2.0 if limits["long_clips"] == "middle" else 0.0
     return start, length
@@ -296,21 +334,25 @@ def _ragged(clips: list[np.ndarray] | PieceSpool, lengths: list[int], dtype, fra
 
 
 def preprocess_shard(manifest: pd.DataFrame, root: str | Path, shard: int, n_shards: int, modalities,
-                     params: dict, spool_dir: str | Path | None = None) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
+                     params: dict, spool_dir: str | Path | None = None,
+                     shortest: dict | None = None) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
     """Validate and preprocess one shard of the manifest (media paths relative to ``root``).
 
     ``modalities`` are the dataset's. Returns, per modality, the content of its interim npz
     (``clip_ids`` of the clips that have it, and the data: ``audio``/``frames`` as a list of
     per-clip arrays stored flat, with ``lengths``, or ``text``; with ``spool_dir``, audio and
     frames go to :class:`~musicfusion.plumbing.files.PieceSpool` files there as each clip is read, so the
-    job's memory does not grow with the shard: close them after saving), the bad-clip table, and the table of absent modalities (an empty
-    path). Under the ``fail`` policy the first bad file raises :class:`BadClipError`.
+    job's memory does not grow with the shard: close them after saving), the bad-clip table, and
+    the table of absent modalities (an empty path). Under the ``fail`` policy the first bad file
+    raises :class:`BadClipError`.
+    ``shortest``: the seconds each timed modality's extractors need (:func:`extractor_minimums`);
+    a shorter clip is bad. Without it only ``min_seconds`` bounds a clip's length.
     """
     policy = params["on_bad_input"]
     if policy not in POLICIES:
         raise ValueError(f"preprocess.on_bad_input must be one of {POLICIES}, not {policy!r}")
     root = Path(root)
-    limits = {k: params[k] for k in ("min_seconds", "max_seconds", "long_clips")}
+    limits = clip_limits(params, shortest)
     loaders = {"audio": lambda cid, path: load_audio(cid, path, limits, params["audio"]),
                "video": lambda cid, path: load_video(cid, path, limits, params["video"]),
                "text": lambda cid, path: load_text(cid, path, params["text"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 
 import librosa
 import numpy as np
@@ -13,6 +14,19 @@ from musicfusion.features import check_pooling, pool, pooled_names
 DEFAULT_DELTA_WIDTH = 9
 # The narrowest window librosa.feature.delta accepts (odd, at least 3).
 MIN_DELTA_WIDTH = 3
+
+
+def shortest_seconds(params: dict, sample_rate: int) -> float:
+    """The shortest clip the MFCC features describe: one sample at ``sample_rate``.
+
+    librosa centres the first analysis window on the first sample and pads the clip with silence
+    (``center=True``), so any clip of one sample or more gives at least one MFCC frame (a one-shot
+    of 0.02 s: 1 frame, 0.05 s: 3 frames at hop_length 512); the deltas of fewer than 3 frames
+    repeat the edge frames (:func:`deltas`) and pooling over one frame is defined (std 0).
+    Neither ``n_fft`` nor ``hop_length`` sets a minimum. The audio controls (RMS over centred
+    frames) need no more.
+    """
+    return 1.0 / sample_rate
 
 
 def feature_names(params: dict) -> list[str]:
@@ -26,7 +40,8 @@ def feature_names(params: dict) -> list[str]:
 def delta_width(n_frames: int, params: dict) -> int:
     """The delta window: the configured width, narrowed (kept odd) to fit a short clip.
 
-    librosa's 'interp' mode needs ``width <= n_frames``; with fewer than 3 frames no delta exists.
+    librosa's 'interp' mode needs ``width <= n_frames``; with fewer than 3 frames it has none
+    (:func:`deltas` then repeats the edge frames instead).
     """
     width = min(params.get("delta_width", DEFAULT_DELTA_WIDTH), n_frames)
     if width % 2 == 0:
@@ -52,20 +67,34 @@ def mfcc(clip: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
     """``librosa.feature.mfcc(y=clip, ...)`` with its defaults, bit for bit, with the mel filter
     bank built once (:func:`mel_filters`): the power spectrogram and its mel projection are the
     ones ``librosa.feature.melspectrogram`` computes."""
-    power = np.abs(librosa.stft(clip, n_fft=params["n_fft"], hop_length=params["hop_length"])) ** 2.0
+    with warnings.catch_warnings():
+        # A one-shot shorter than n_fft is padded with silence on purpose: librosa warns of it.
+        warnings.filterwarnings("ignore", message=r"n_fft=\d+ is too large for input signal", category=UserWarning)
+        power = np.abs(librosa.stft(clip, n_fft=params["n_fft"], hop_length=params["hop_length"])) ** 2.0
     mel = np.einsum("...ft,mf->...mt", power, mel_filters(sample_rate, params["n_fft"]), optimize=True)
     return librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=params["n_mfcc"])
+
+
+def deltas(coefficients: np.ndarray, params: dict) -> list[np.ndarray]:
+    """The deltas of each of ``params['delta_orders']`` of ``(n_mfcc, n_frames)`` coefficients.
+
+    From 3 frames on, librosa's default ('interp', the window narrowed to fit: :func:`delta_width`).
+    A clip of 1 or 2 frames (a one-shot under ``2 * hop_length`` samples) has no such window: its
+    deltas are over the narrowest window with the edge frames repeated (HTK's convention, librosa's
+    ``mode='nearest'``): one frame has deltas of 0, two frames a first delta of half their difference.
+    """
+    n_frames = coefficients.shape[1]
+    if n_frames < MIN_DELTA_WIDTH:
+        return [librosa.feature.delta(coefficients, width=MIN_DELTA_WIDTH, order=order, mode="nearest")
+                for order in params["delta_orders"]]
+    width = delta_width(n_frames, params)
+    return [librosa.feature.delta(coefficients, width=width, order=order) for order in params["delta_orders"]]
 
 
 def clip_frames(clip: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
     """Frame-level features of one clip: ``(n_frames, n_mfcc * (1 + len(delta_orders)))``."""
     coefficients = mfcc(clip, sample_rate, params)
-    rows = [coefficients]
-    if params["delta_orders"]:
-        width = delta_width(coefficients.shape[1], params)
-        rows += [librosa.feature.delta(coefficients, width=width, order=order)
-                 for order in params["delta_orders"]]
-    return np.concatenate(rows).T
+    return np.concatenate([coefficients, *deltas(coefficients, params)]).T
 
 
 def extract(audio, sample_rate: int, params: dict) -> tuple[np.ndarray, list[str]]:

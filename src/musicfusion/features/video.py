@@ -8,6 +8,18 @@ import numpy as np
 from musicfusion.features import check_pooling, pool, pooled_names
 
 
+def shortest_seconds(params: dict, fps: float) -> float:
+    """The shortest clip the HOG features describe: one frame, whatever its duration (0 s).
+
+    HOG describes each frame alone and pooling over one frame is defined (std 0); preprocessing
+    keeps at least one frame of any video whose container lists one (the frame at the start of
+    the kept window, :func:`musicfusion.data.preprocess.load_video`), however short, so no
+    duration is too short. A video with no frame is refused as unreadable, not as short. The
+    video controls need no more.
+    """
+    return 0.0
+
+
 def check_geometry(height: int, width: int, hog: dict) -> None:
     """Raise ValueError unless blocks tile the frame exactly and cells tile each block."""
     cell, block, stride = hog["cell_size"], hog["block_size"], hog["block_stride"]

@@ -123,7 +123,8 @@ class MethodSpec:
         specs = {unit: {"name": name, **copy.deepcopy(self.learner_settings[unit])}
                  for unit, name in self.learners.items()}
         for key, value in (values or {}).items():
-            unit, _, setting = key.partition(".")
+            # The unit may itself hold a dot (a feature set such as audio.pitch_cnn); settings do not.
+            unit, _, setting = key.rpartition(".")
             if unit not in specs or not setting:
                 raise ValueError(f"setting {key!r} names no learner of this method ({sorted(specs)})")
             specs[unit][setting] = value

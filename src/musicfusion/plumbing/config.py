@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from musicfusion import MODALITIES
+from musicfusion import MODALITIES, modality_of
 from musicfusion.plumbing.paths import PROJECT_ROOT, SCHEMA, Layout
 
 SCHEMA_PATH = PROJECT_ROOT / SCHEMA
@@ -47,7 +47,7 @@ def validate_params(params: dict, schema_path: Path = SCHEMA_PATH) -> None:
     except jsonschema.ValidationError as err:
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(f"params.yaml: {where}: {err.message}") from None
-    if params["preprocess"]["min_seconds"] > params["preprocess"]["max_seconds"]:
+    if params["preprocess"].get("min_seconds", 0.0) > params["preprocess"]["max_seconds"]:
         raise ConfigError("params.yaml: preprocess: min_seconds is above max_seconds")
     resolve_dataset(params)
 
@@ -72,8 +72,9 @@ class DatasetSpec:
         return self.paper is not None
 
     def has(self, modalities) -> bool:
-        """Whether the dataset has every one of ``modalities`` (a method's, a transfer pair's)."""
-        return set(modalities) <= set(self.modalities)
+        """Whether the dataset has every one of ``modalities`` (a method's, a transfer pair's; a
+        feature set ``audio.pitch_cnn`` needs its modality)."""
+        return {modality_of(m) for m in modalities} <= set(self.modalities)
 
 
 def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
@@ -164,7 +165,7 @@ def resolve_methods(methods: Mapping, dataset_modalities) -> tuple[dict[str, dic
                     raise ValueError(f"method {name!r} fuses the dataset's modalities ({'+'.join(present)}) but "
                                      f"names no learner for {missing}")
                 entry["learner"] = {m: learner[m] for m in present}
-        elif not set(wanted) <= set(present):
+        elif not {modality_of(m) for m in wanted} <= set(present):
             left_out[name] = f"needs {'+'.join(wanted)}"
             continue
         # On a dataset without a score, early_fusion over the dataset and early_fusion_without_score

@@ -1,4 +1,5 @@
-"""`musicfusion manifest`: a manifest built from a folder of media files (placeholder files: nothing is read)."""
+"""`musicfusion manifest`: a manifest built from a folder of media files (placeholder files: the builder
+reads nothing, the command lists their headers as unreadable; real media: test_manifest_builder_media.py)."""
 
 from __future__ import annotations
 
@@ -208,8 +209,15 @@ def test_cli_writes_the_manifest_and_prints_the_entry(songs, capsys):
     assert yaml.safe_load(entry) == {"datasets": {"my_songs": {
         "manifest": str((songs / "manifest.csv").absolute()), "modalities": ["audio", "video", "text"],
         "tasks": ["genre"]}}}
-    assert err.splitlines() == ["rock/song02.MKV: no text file with this stem",
-                                "1 file(s) skipped or unpaired (listed above)"]
+    lines = err.splitlines()
+    assert lines[:2] == ["rock/song02.MKV: no text file with this stem",
+                         "1 file(s) skipped or unpaired (listed above)"]
+    # The placeholder media have no header: each is listed as the workflow would refuse it.
+    media = ["jazz/blue.mp3", "jazz/blue.webm", "jazz/live/take1.mov", "jazz/live/take1.ogg",
+             "rock/song01.mp4", "rock/song01.wav", "rock/song02.MKV", "rock/song02.flac"]
+    assert [line.split(": ", 1)[0] for line in lines[2:-1]] == media
+    assert all(": unreadable " in line for line in lines[2:-1])
+    assert lines[-1].startswith("8 file(s) in the manifest that the workflow would refuse as bad clips")
     # a second run ignores the manifest it wrote, and the same tree gives the same file
     before = (songs / "manifest.csv").read_bytes()
     assert main(["manifest", str(songs), "--name", "my_songs", "--label-column", "genre", "--force"]) == 0

@@ -18,6 +18,7 @@ from musicfusion.data.preprocess import (
     ABSENT_COLUMNS,
     BAD_CLIP_COLUMNS,
     BadClipError,
+    extractor_minimums,
     load_audio,
     load_video,
     merge_reports,
@@ -52,7 +53,9 @@ def limits_of(pre: dict) -> dict:
 def run(root: Path, params: dict, policy: str = "fail", modalities=MODALITIES, tasks=TASKS, **overrides):
     pre = pre_params(params, policy, **overrides)
     manifest = read_manifest(root / "manifest.csv", modalities, tasks)
-    outputs, bad, absent = preprocess_shard(manifest, root, 0, 1, list(modalities), pre)
+    # As the workflow runs it: a clip is too short below what the run's feature sets describe.
+    shortest = extractor_minimums(params["features"], pre, modalities)
+    outputs, bad, absent = preprocess_shard(manifest, root, 0, 1, list(modalities), pre, shortest=shortest)
     return stored(outputs), bad, absent
 
 
@@ -166,8 +169,7 @@ def test_outputs_have_the_configured_form(small_dataset, params):
 
 def _break(root: Path, kind: str, params: dict) -> tuple[str, str, str]:
     """Damage clip 1 in one way; return (clip_id, expected problem fragment, named file)."""
-    short = params["preprocess"]["min_seconds"] / 2  # too short, whatever params.yaml says
-    long_enough = 2 * params["preprocess"]["min_seconds"]
+    long_enough = 1.0
     manifest = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
     row = manifest.iloc[1]
     if kind == "missing":
@@ -182,12 +184,12 @@ def _break(root: Path, kind: str, params: dict) -> tuple[str, str, str]:
     if kind == "unreadable_video":
         (root / row.video_path).write_bytes(b"\x00\x01garbage" * 100)
         return row.clip_id, "unreadable video", row.video_path
-    if kind == "too_short":
-        write_wav(root / row.audio_path, tone(short, 440.0))
-        return row.clip_id, "too short", row.audio_path
-    if kind == "too_short_video":
-        write_mp4(root / row.video_path, [128] * max(1, int(short * 20)), fps=20)
-        return row.clip_id, "too short", row.video_path
+    if kind == "too_short":  # one sample at 96 kHz: shorter than one at the preprocessed rate
+        write_wav(root / row.audio_path, np.full(1, 0.3, np.float32), sr=96000)
+        return row.clip_id, "feature extractors need at least", row.audio_path
+    if kind == "too_short_video":  # 0.25 s: any frame is long enough for HOG, not for the floor
+        write_mp4(root / row.video_path, [128] * 5, fps=20)  # set in KIND_LIMITS
+        return row.clip_id, "preprocess.min_seconds", row.video_path
     if kind == "not_finite":
         samples = tone(long_enough, 440.0)
         samples[1000:1010] = np.nan
@@ -210,13 +212,15 @@ def _break(root: Path, kind: str, params: dict) -> tuple[str, str, str]:
 
 KINDS = ["missing", "empty", "unreadable", "unreadable_video", "too_short", "too_short_video",
          "not_finite", "silent", "not_utf8", "outside", "blank_text"]
+# Limits a kind of damage is run under (params.yaml's otherwise).
+KIND_LIMITS = {"too_short_video": {"min_seconds": 0.5}}
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_fail_policy_names_the_file_and_returns_nothing(small_dataset, params, kind):
     clip_id, fragment, file = _break(small_dataset, kind, params)
     with pytest.raises(BadClipError) as err:  # raised before anything is returned to be written
-        run(small_dataset, params, policy="fail")
+        run(small_dataset, params, policy="fail", **KIND_LIMITS.get(kind, {}))
     message = str(err.value)
     assert fragment in message and clip_id in message
     assert Path(file).name in message and Path(file).name in err.value.path
@@ -227,7 +231,7 @@ def test_fail_policy_names_the_file_and_returns_nothing(small_dataset, params, k
                                   "not_finite", "not_utf8", "outside"])
 def test_skip_policy_drops_the_clip_everywhere_and_reports_it(small_dataset, params, kind):
     clip_id, fragment, file = _break(small_dataset, kind, params)
-    outputs, bad, absent = run(small_dataset, params, policy="skip")
+    outputs, bad, absent = run(small_dataset, params, policy="skip", **KIND_LIMITS.get(kind, {}))
     assert bad["clip_id"].tolist() == [clip_id]
     assert fragment in bad["problem"].iloc[0]
     assert Path(file).name in bad["path"].iloc[0]
@@ -353,7 +357,7 @@ def test_only_the_datasets_modalities_are_read(tmp_path, params):
 
 
 # --------------------------------------------------------------------------------------------
-# real lengths: no padding, cut to max_seconds, too short below min_seconds
+# real lengths: no padding, cut to max_seconds, too short below the floor min_seconds
 
 
 def test_clips_keep_their_own_lengths_without_padding(tmp_path, params):

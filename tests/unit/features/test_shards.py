@@ -55,5 +55,5 @@ def test_extract_control_shard_gives_named_controls_per_clip():
     assert out["X"][:, list(out["feature_names"]).index("n_chars")].tolist() == [22.0, 5.0]
     empty = extract_control_shard("audio", {"clip_ids": np.array([], dtype=str)}, {}, 22050, 5)
     assert empty["X"].shape == (0, 0)
-    with pytest.raises(ValueError, match="no feature extractor for modality .lyrics."):
+    with pytest.raises(ValueError, match="no feature set .lyrics."):
         extract_control_shard("lyrics", shard, {}, 22050, 5)

@@ -62,6 +62,7 @@ def test_user_dataset_resolves_to_its_manifest_modalities_and_tasks(params_copy)
     (lambda p: p["methods"]["audio_only"].update(modalities=["smell"]), "methods/audio_only/modalities/0"),
     (lambda p: p.update(unknown_key=1), "unknown_key"),
     (lambda p: p["preprocess"].update(min_seconds=40.0), "min_seconds is above max_seconds"),
+    (lambda p: p["preprocess"].update(min_seconds=-0.1), "preprocess/min_seconds"),
     (lambda p: p.update(datasets={"bad name": {"manifest": "m.csv"}}), "datasets"),
     (lambda p: p.update(datasets={"mine": {"manifest": "m.csv", "tasks": ["gen re"]}}), "datasets/mine/tasks/0"),
 ])
@@ -69,6 +70,15 @@ def test_bad_params_are_refused_with_the_key_named(params_copy, mutate, fragment
     mutate(params_copy)
     with pytest.raises(ConfigError, match=fragment.replace("/", ".")):
         validate_params(params_copy)
+
+
+def test_the_floor_min_seconds_is_optional(params_copy):
+    # A clip is too short below what its extractors need; min_seconds is only a floor to raise.
+    assert params_copy["preprocess"]["min_seconds"] == 0
+    del params_copy["preprocess"]["min_seconds"]
+    validate_params(params_copy)
+    params_copy["preprocess"]["max_seconds"] = 0.01  # nothing to compare a missing floor with
+    validate_params(params_copy)
 
 
 

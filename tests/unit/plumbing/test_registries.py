@@ -7,13 +7,14 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from musicfusion import MEDIA_KEYS, MODALITIES
+from musicfusion import MEDIA_KEYS, MODALITIES, modality_of
 from musicfusion.crossmodal.mappings import REGISTRY as MAPPINGS
 from musicfusion.data.preprocess import POLICIES
 from musicfusion.evaluation.metrics import METRICS
 from musicfusion.evaluation.perturb import CLEAN_LEVEL, PERTURBATIONS
 from musicfusion.features import POOLING_FUNCTIONS
-from musicfusion.features.registry import EXTRACTORS
+from musicfusion.features.pitch_cnn import SUMMARIES
+from musicfusion.features.registry import EXTRACTORS, ONNX_MODELS
 from musicfusion.models.learners import LEARNERS
 from musicfusion.models.methods import REGISTRY as METHODS
 from musicfusion.models.paper_learners import PAPER_LEARNERS
@@ -56,9 +57,22 @@ def test_paper_learners_are_the_registered_ones(schema, params):
 
 def test_modalities_are_the_registered_extractors_and_media(schema):
     assert tuple(schema["$defs"]["modality"]["enum"]) == MODALITIES
-    assert set(EXTRACTORS) == set(MODALITIES) == set(MEDIA_KEYS)
-    assert set(properties(schema, "features")["required"]) == set(MODALITIES) | {"controls"}
+    own = {key for key in EXTRACTORS if modality_of(key) == key}
+    assert own == set(MODALITIES) == set(MEDIA_KEYS)
+    further = set(EXTRACTORS) - own
+    # Every further feature set describes a modality and has its settings section; the ONNX models' too.
+    assert {modality_of(key) for key in further} <= set(MODALITIES)
+    sections = {EXTRACTORS[key].settings[0] for key in further} | {ONNX_MODELS}
+    assert set(properties(schema, "features")["required"]) == set(MODALITIES) | sections | {"extra_sets", "controls"}
     assert set(properties(schema, "features", "controls")["required"]) == set(MODALITIES)
+    # Only a modality's own set has shortcut controls.
+    assert all(EXTRACTORS[key].controls is None for key in further)
+
+
+def test_pitch_cnn_summaries_are_the_schema_enum(schema, params):
+    enum = properties(schema, "features", "pitch_cnn", "summaries")["items"]["enum"]
+    assert tuple(enum) == SUMMARIES
+    assert set(params["features"]["pitch_cnn"]["summaries"]) <= set(SUMMARIES)
 
 
 def test_perturbations_are_registered_with_a_clean_level(schema):
