@@ -25,6 +25,7 @@ include: "workflow/rules/robustness.smk"
 include: "workflow/rules/tracking.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/style_transfer.smk"
+include: "workflow/rules/transcription.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/paper.smk"
 

@@ -6,7 +6,12 @@ alternative and prints the mean validation score over the folds:
   untuned learner);
 - ``block scaling``: on against off (early_fusion, untuned learner);
 - ``learner``: each learner per modality (single-modality method), each tuned with the committed
-  budget (params.yaml ``tuning``); the score is that of the configuration the search chose.
+  budget (params.yaml ``tuning``); the score is that of the configuration the search chose;
+- ``pitch summaries``: the pitch CNN's summaries (features.pitch_cnn) all, without the per-key
+  activations (key-invariant and register only), or the per-key activations only (audio_pitch_cnn,
+  tuned);
+- ``pitch cnn in fusion``: late fusion and stacking over the dataset's modalities, with and without
+  the pitch CNN's feature set as one more block (tuned).
 Run after the workflow has built the features:
 
     python benchmarks/validation_choices.py [--dataset default] [--choices learner ...]
@@ -22,6 +27,7 @@ import pandas as pd
 from musicfusion import MODALITIES
 from musicfusion.evaluation.metrics import score
 from musicfusion.features.matrices import load_features
+from musicfusion.features.pitch_cnn import summary_columns
 from musicfusion.features.text import fit_on_split
 from musicfusion.models.methods import MethodSpec, parse_method
 from musicfusion.models.train import Tuning, fit_fold
@@ -29,7 +35,8 @@ from musicfusion.plumbing.config import load_params, resolve_methods
 from musicfusion.plumbing.files import load_npz
 from musicfusion.plumbing.paths import Layout
 
-CHOICES = ("text analyzer", "block scaling", "learner")
+CHOICES = ("text analyzer", "block scaling", "learner", "pitch summaries", "pitch cnn in fusion")
+PITCH = "audio.pitch_cnn"
 
 
 def validation_score(spec: MethodSpec, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
@@ -70,15 +77,34 @@ def main() -> None:
         ("learner", f"{modality}_only", learner): ({"type": "single_modality", "modalities": [modality],
                                                     "learner": learner}, text_settings)
         for modality in ("audio", "video", "text") for learner in params["learners"]})
+    summaries = params["features"]["pitch_cnn"]["summaries"]
+    for option, chosen in (("all (params)", summaries),
+                           ("without key_activations", [s for s in summaries if s != "key_activations"]),
+                           ("key_activations only", ["key_activations"])):
+        alternatives[("pitch summaries", "audio_pitch_cnn", option)] = (
+            {"type": "single_modality", "modalities": [PITCH], "learner": "logistic", "summaries": chosen},
+            text_settings)
+    for name in ("late_fusion", "stacking"):
+        alternatives[("pitch cnn in fusion", name, "without (params)")] = (methods[name], text_settings)
+        with_pitch = {**methods[name], "modalities": [*methods[name]["modalities"], PITCH],
+                      "learner": {**methods[name]["learner"], PITCH: "logistic"}}
+        alternatives[("pitch cnn in fusion", name, "with audio.pitch_cnn")] = (with_pitch, text_settings)
     alternatives = {key: value for key, value in alternatives.items() if key[0] in args.choices}
+    columns = summary_columns()
     rows = []
     for fold in range(n_folds):
-        X, clips = load_features(features, ["audio", "video"], fold)
+        X, clips = load_features(features, ["audio", "video", "score", PITCH], fold)
+        pitch = load_npz(features / f"{PITCH}.npz")["feature_names"].tolist()
         for (choice, method_name, option), (method, text_params) in alternatives.items():
             X["text"] = fit_on_split(shards, clips, text_params)[0]["X"]
-            tuning = tuned if choice == "learner" else untuned
+            tuning = untuned if choice in ("text analyzer", "block scaling") else tuned
+            inputs = X
+            if "summaries" in method:  # the chosen summaries' columns of the extracted set
+                method = dict(method)
+                kept = [pitch.index(c) for s in method.pop("summaries") for c in columns[s]]
+                inputs = {**X, PITCH: X[PITCH][:, kept]}
             spec = parse_method(method, params["learners"])
-            for task, value in validation_score(spec, tasks, X, clips, seed, tuning).items():
+            for task, value in validation_score(spec, tasks, inputs, clips, seed, tuning).items():
                 rows.append({"choice": choice, "method": method_name, "option": option, "task": task,
                              "fold": fold, metric: value})
     table = pd.DataFrame(rows).groupby(["choice", "method", "option", "task"], sort=False)[metric]

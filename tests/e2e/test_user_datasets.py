@@ -135,7 +135,8 @@ def test_audio_and_partial_text_dataset_uses_every_clip_a_method_can(moods):
     summary = pd.read_csv(moods / "results/moods/summary.csv").set_index("method")
     # The fusion methods declared over the dataset's modalities fuse the two it has.
     fusion = {"early_fusion", "early_fusion_dropout", "late_fusion", "stacking"}
-    assert set(summary.index) == {"audio_only", "audio_control", "text_only", "text_control"} | fusion
+    assert set(summary.index) == {"audio_only", "audio_control", "text_only", "text_control", "audio_pitch_cnn",
+                                  "audio_mfcc_pitch_cnn"} | fusion
     assert set(summary.loc[sorted(fusion), "modalities"]) == {"audio+text"}
     assert summary.loc["late_fusion", "learner"] == "audio:logistic text:logistic"
     # 40 clips, 2 of them unlabelled; text is absent for 10 others: every method is scored on all

@@ -285,6 +285,22 @@ def restyle_outputs():
                                               "style_transfer_mlflow_runs.json")]
 
 
+# Transcription runs on a preset (it knows the tempo its audio was rendered at) with audio and scores.
+TRANSCRIPTION = config["transcription"]
+TRANSCRIBED = DATASET.is_preset and DATASET.has(["audio", "score"])
+
+
+def transcription_shaping_params():
+    """What shapes the transcription table, hashed into its run's params_sha256 tag."""
+    return {**data_shaping_params(), "transcription": TRANSCRIPTION, "confidence": config["evaluate"]["confidence"]}
+
+
+def transcription_outputs():
+    if not TRANSCRIBED:
+        return []
+    return [f"{RESULTS}/{name}" for name in ("transcription.csv", "transcription_mlflow_runs.json")]
+
+
 def paper_outputs():
     return [f"{RESULTS}/{name}" for name in ("paper_comparison.csv", "paper_comparison.md", "paper_mlflow_runs.json")]
 
@@ -301,6 +317,7 @@ def all_outputs():
     outputs += expand(f"{RESULTS}/methods/{{method}}/mlflow_runs.json", method=METHODS)
     outputs += transfer_outputs()
     outputs += restyle_outputs()
+    outputs += transcription_outputs()
     if DATASET.is_preset:
         outputs.append(LAYOUT.raw_version)
     return outputs

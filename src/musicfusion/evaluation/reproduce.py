@@ -13,7 +13,8 @@ KEYS = {"summary.csv": ["method", "task"], "significance.csv": ["task", "compari
         "transfer.csv": ["source", "target", "method"],
         "robustness.csv": ["method", "task", "perturbation", "modality", "level"],
         "paper_comparison.csv": ["learner"],
-        "style_transfer.csv": ["kind", "operator_set", "judge", "task", "source_style", "target"]}
+        "style_transfer.csv": ["kind", "operator_set", "judge", "task", "source_style", "target"],
+        "transcription.csv": ["group_by", "group"]}
 
 
 def compare_tables(fresh_path: str | Path, reference_path: str | Path, tolerance: float) -> list[str]:

@@ -60,6 +60,18 @@ def macro_recall(y_true, y_pred) -> float:
     return float(recall[labels != NO_PREDICTION].mean())
 
 
+def mean_t_interval(values, confidence: float) -> tuple[float, float]:
+    """Two-sided t interval of the mean of independent values (clips) at ``confidence``; NaN for
+    fewer than 2."""
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n < 2:
+        return np.nan, np.nan
+    half = sps.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
+    mean = values.mean()
+    return float(mean - half), float(mean + half)
+
+
 def corrected_resampled_t(values, test_train_ratio: float, confidence: float) -> dict:
     """Corrected resampled t statistics over the folds of a (repeated) k-fold cross-validation.
 

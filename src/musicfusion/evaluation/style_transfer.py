@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+
+from musicfusion.evaluation.stats import mean_t_interval
 
 ALL = "all"
 KEYS = ["kind", "operator_set", "judge", "task", "source_style", "target"]
@@ -33,16 +34,6 @@ def _with_shifts(rows: pd.DataFrame) -> pd.DataFrame:
     rows["success"] = rows["eligible"] & (rows["predicted_after"] == rows["target_label"])
     rows["changed"] = rows["predicted_after"] != rows["predicted_before"]
     return rows
-
-
-def _interval(per_clip: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Two-sided t interval of the mean over clips at ``confidence`` (NaN for fewer than 2 clips)."""
-    n = len(per_clip)
-    if n < 2:
-        return np.nan, np.nan
-    half = sps.t.ppf(0.5 + confidence / 2, n - 1) * per_clip.std(ddof=1) / np.sqrt(n)
-    mean = per_clip.mean()
-    return float(mean - half), float(mean + half)
 
 
 def _summary_row(group: pd.DataFrame) -> dict:
@@ -69,7 +60,7 @@ def _level(rows: pd.DataFrame, keys: list[str], confidence: float) -> pd.DataFra
     for s in summaries:
         per_clip = s.pop("_per_clip")
         for shift in SHIFTS:
-            s[f"{shift}_ci_low"], s[f"{shift}_ci_high"] = _interval(per_clip[shift].to_numpy(), corrected)
+            s[f"{shift}_ci_low"], s[f"{shift}_ci_high"] = mean_t_interval(per_clip[shift].to_numpy(), corrected)
         s["family_size"] = family
     return pd.DataFrame(summaries)
 

@@ -168,6 +168,12 @@ def summaries(acts: dict[str, np.ndarray], threshold: float) -> dict[str, tuple[
     return out
 
 
+def summary_columns() -> dict[str, list[str]]:
+    """The column names of each summary, in order (they do not depend on the clip)."""
+    silent = {"note": np.zeros((1, N_KEYS)), "onset": np.zeros((1, N_KEYS))}
+    return {name: names for name, (_, names) in summaries(silent, 0.5).items()}
+
+
 def check_settings(settings: dict) -> None:
     unknown = [s for s in settings["summaries"] if s not in SUMMARIES]
     if unknown or not settings["summaries"]:

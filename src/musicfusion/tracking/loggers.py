@@ -50,7 +50,7 @@ DATASET_CREATED_TWICE = ("UNIQUE constraint failed: datasets", 'unique constrain
 # ``'trial'`` (the tuning trials, child runs of those), ``'transfer'``, ``'robustness'``, ``'paper'``
 # (a reproduced paper's learners).
 KIND_TAG = "kind"
-RUN_KINDS = ("fusion", "trial", "transfer", "robustness", "paper", "style_transfer")
+RUN_KINDS = ("fusion", "trial", "transfer", "robustness", "paper", "style_transfer", "transcription")
 
 
 def kind_filter(kind: str) -> str:
@@ -389,6 +389,30 @@ def log_style_transfer_runs(*, uri: str, experiment: str, table: Sequence[dict],
                 tags={**tags, KIND_TAG: "style_transfer", "operator_set": name, "transfer_kind": rows[0]["kind"]},
                 params=flatten("", {"operators": operator_sets.get(name, [name]), **params}),
                 metrics=style_transfer_metrics(rows), artifacts=artifacts)
+
+    return _log_results(uri, experiment, origin, results())
+
+
+def log_transcription_run(*, uri: str, experiment: str, table: Sequence[dict], scores: Sequence[str], params: dict,
+                          tags: dict, artifacts: list[str | Path], origin: RunOrigin) -> dict:
+    """One run of the transcription step (results/<dataset>/transcription.csv), named
+    ``transcription`` and tagged ``kind=transcription``: ``<group_by>.<group>.<score>`` for every
+    row and score (and its interval); returns {"transcription": run_id}."""
+    def results():
+        params_digest = tags.get("params_sha256") or params_sha256(params)
+        metrics = {}
+        for row in table:
+            for name in scores:
+                for suffix in ("", "_ci_low", "_ci_high"):
+                    value = float(row[f"{name}{suffix}"])
+                    if value == value:  # NaN bounds (a group of one clip) are left out
+                        metrics[metric_key(f"{row['group_by']}.{row['group']}.{name}{suffix}")] = value
+        yield _ResultRun(
+            label="transcription",
+            key={"kind": "transcription", "dataset": origin.dataset, "params_sha256": params_digest,
+                 "dataset_sha256": origin.dataset_sha256},
+            content=list(table), run_name="transcription", tags={**tags, KIND_TAG: "transcription"},
+            params=flatten("", params), metrics=metrics, artifacts=artifacts)
 
     return _log_results(uri, experiment, origin, results())
 

@@ -14,6 +14,7 @@ from musicfusion.tracking.loggers import (
     log_paper_runs,
     log_robustness_runs,
     log_style_transfer_runs,
+    log_transcription_run,
 )
 from musicfusion.tracking.store import _get_or_create_experiment, experiment_id, init_store
 
@@ -104,9 +105,16 @@ def test_each_kind_filter_returns_only_that_kind(store, late_fusion, curve):
     log_style_transfer_runs(uri=uri, experiment=experiment, table=styled, operator_sets={"all": ["register"]},
                             params={"clips_per_style": 2}, tags={"kind": "not-this"}, artifacts=[curve],
                             origin=ORIGIN)
+    transcribed = [{"group_by": by, "group": group, "f_measure": 0.5, "f_measure_ci_low": low,
+                    "f_measure_ci_high": high} for by, group, low, high in (("all", "all", 0.4, 0.6),
+                                                                              ("instrument", "organ", float("nan"),
+                                                                               float("nan")))]
+    log_transcription_run(uri=uri, experiment=experiment, table=transcribed, scores=["f_measure"],
+                          params={"onset_threshold": 0.6}, tags={"kind": "not-this"}, artifacts=[curve], origin=ORIGIN)
 
     assert kind_filter("fusion") == "tags.kind = 'fusion'"
-    expected = {"fusion": 1, "trial": 6, "transfer": 2, "robustness": 2, "paper": 2, "style_transfer": 2}
+    expected = {"fusion": 1, "trial": 6, "transfer": 2, "robustness": 2, "paper": 2, "style_transfer": 2,
+                "transcription": 1}
     assert set(RUN_KINDS) == set(expected)
     found = {kind: client.search_runs([exp_id], kind_filter(kind), max_results=1000) for kind in RUN_KINDS}
     for kind, runs in found.items():
@@ -124,6 +132,11 @@ def test_each_kind_filter_returns_only_that_kind(store, late_fusion, curve):
     assert styled_runs["all"].data.metrics["audio_only.style.success_rate"] == 0.4
     assert styled_runs["all"].data.params["operators"] == '["register"]'
     assert "audio_only.style.success_rate" not in styled_runs["tempo"].data.metrics  # NaN: no success for a control
+    transcription = found["transcription"][0].data
+    assert transcription.metrics["all.all.f_measure_ci_high"] == 0.6
+    assert transcription.metrics["instrument.organ.f_measure"] == 0.5
+    assert "instrument.organ.f_measure_ci_low" not in transcription.metrics  # NaN: one clip has no interval
+    assert transcription.params["onset_threshold"] == "0.6"
 
 
 def test_an_unknown_kind_has_no_filter():
