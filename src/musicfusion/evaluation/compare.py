@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from musicfusion import modality_of
 from musicfusion.evaluation import plots
 from musicfusion.evaluation.evaluate import fold_ratio, method_kind
 from musicfusion.evaluation.metrics import DECIMALS
@@ -45,8 +46,9 @@ def best_single_modality(methods: dict, metrics: dict, task: str, selection_metr
 
 
 def control_of(methods: dict, method: str) -> str | None:
-    """The shortcut control of a single-modality method: the control of the same modality."""
-    modalities = methods[method]["modalities"]
+    """The shortcut control of a single-modality method: the control of the same modality (a
+    further feature set's, such as audio.pitch_cnn, is its modality's: the shortcut is the media's)."""
+    modalities = [modality_of(key) for key in methods[method]["modalities"]]
     return next((m for m, p in methods.items() if method_kind(p) == "control" and p["modalities"] == modalities),
                 None)
 

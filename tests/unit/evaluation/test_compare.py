@@ -146,6 +146,10 @@ def test_best_single_modality_needs_a_single_modality_method():
 def test_a_modality_is_compared_with_the_control_of_the_same_modality():
     assert control_of(METHODS, "audio_only") == "audio_control"
     assert control_of(METHODS, "video_only") is None  # no video control configured
+    # A further feature set of the audio (a learned one) is compared with the audio's shortcut control.
+    learned = {**METHODS, "audio_pitch_cnn": {"type": "single_modality", "modalities": ["audio.pitch_cnn"],
+                                              "learner": "logistic"}}
+    assert control_of(learned, "audio_pitch_cnn") == "audio_control"
 
 
 def test_clearly_better_fusion_is_significant_after_correction(constructed):
