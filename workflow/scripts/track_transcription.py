@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from musicfusion.evaluation.transcription import KEYS, SCORES
-from musicfusion.plumbing.files import read_json, read_table, write_json
+from musicfusion.evaluation.transcription import KEYS, SCORES, SUMMARY_COLUMNS
+from musicfusion.plumbing.files import read_json, write_json
 from musicfusion.plumbing.scriptlog import log_to, project_script
 from musicfusion.tracking.loggers import RunOrigin, log_transcription_run
 from musicfusion.tracking.provenance import provenance, provenance_tags
@@ -12,8 +12,9 @@ from musicfusion.tracking.store import tracking_uri
 with log_to(snakemake.log[0]):
     params = snakemake.params
     record = provenance(params.shaping, read_json(snakemake.input.fingerprint))
-    table = read_table(snakemake.input.table)
-    table = table.apply(lambda c: c if c.name in KEYS else pd.to_numeric(c.replace("", "nan")))
+    # Numbers as numbers (an empty interval, a group of one clip, as NaN); group names as text.
+    table = pd.read_csv(snakemake.input.table, dtype={key: str for key in KEYS}, keep_default_na=False,
+                        na_values={column: [""] for column in SUMMARY_COLUMNS if column not in KEYS})
     uri = tracking_uri(params.uri)
     runs = log_transcription_run(
         uri=uri, experiment=params.experiment, table=table.to_dict("records"), scores=SCORES,
