@@ -44,8 +44,8 @@ def snakemake(workdir: Path, *args: str, cores: int = 2, dataset: str = "tiny", 
 
 
 def planned_jobs(workdir: Path, *args: str) -> set[str]:
-    """The rules a dry run would execute."""
-    out = snakemake(workdir, "-n", "--quiet", "rules", *args).stdout
+    """The rules a dry run would execute (``args``: targets and flags, before --quiet takes its choices)."""
+    out = snakemake(workdir, *args, "-n", "--quiet", "rules").stdout
     rows = [line.split() for line in out.splitlines()]
     return {r[0] for r in rows if len(r) == 2 and r[1].isdigit() and r[0] not in ("job", "total")}
 
