@@ -40,6 +40,7 @@ from musicfusion.features.pitch_cnn import (
     OVERLAP_FRAMES,
     WINDOW_SAMPLES,
     activations,
+    onset_peaks,
 )
 
 # Chosen on the default preset's train + validation clips (289 of 360; the dataset's own split), for
@@ -87,15 +88,6 @@ def frame_times(n_frames: int) -> np.ndarray:
     start in the audio plus ``f % KEPT_FRAMES`` hops."""
     f = np.arange(n_frames + 1)
     return ((f // KEPT_FRAMES) * WINDOW_HOP + (f % KEPT_FRAMES) * FRAME_HOP) / MODEL_SAMPLE_RATE
-
-
-def onset_peaks(onset: np.ndarray, threshold: float) -> np.ndarray:
-    """(T, K) mask of frames where a key's onset activation is above ``threshold`` and a peak in
-    time: higher than the frame before, at least as high as the frame after (a plateau counts once,
-    at its first frame)."""
-    before = np.vstack([np.full((1, onset.shape[1]), -np.inf), onset[:-1]])
-    after = np.vstack([onset[1:], np.full((1, onset.shape[1]), -np.inf)])
-    return (onset > threshold) & (onset > before) & (onset >= after)
 
 
 def _inferred_onsets(note: np.ndarray, onset: np.ndarray) -> np.ndarray:

@@ -113,13 +113,13 @@ def _pitch_class_profile(note: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     return profile / (profile.sum() + EPSILON)
 
 
-def _onset_peaks(onset: np.ndarray, threshold: float) -> np.ndarray:
-    """Frames where a key's onset activation is above ``threshold`` and a local maximum in time."""
-    if len(onset) < 2:
-        return onset > threshold
-    rising = np.vstack([np.ones((1, onset.shape[1]), bool), onset[1:] > onset[:-1]])
-    falling = np.vstack([onset[:-1] >= onset[1:], np.ones((1, onset.shape[1]), bool)])
-    return (onset > threshold) & rising & falling
+def onset_peaks(onset: np.ndarray, threshold: float) -> np.ndarray:
+    """(T, K) mask of frames where a key's onset activation is above ``threshold`` and a peak in
+    time: higher than the frame before, at least as high as the frame after (a plateau counts once,
+    at its first frame)."""
+    before = np.vstack([np.full((1, onset.shape[1]), -np.inf), onset[:-1]])
+    after = np.vstack([onset[1:], np.full((1, onset.shape[1]), -np.inf)])
+    return (onset > threshold) & (onset > before) & (onset >= after)
 
 
 def summaries(acts: dict[str, np.ndarray], threshold: float) -> dict[str, tuple[np.ndarray, list[str]]]:
@@ -141,7 +141,7 @@ def summaries(acts: dict[str, np.ndarray], threshold: float) -> dict[str, tuple[
     keys = np.nonzero(sounding)[1] + LOWEST_MIDI
     out["register"] = (np.array([keys.mean(), keys.std(), *np.percentile(keys, [5, 95])]) if len(keys)
                        else np.zeros(4), ["pitch_mean", "pitch_std", "pitch_p05", "pitch_p95"])
-    peaks = _onset_peaks(onset, threshold)
+    peaks = onset_peaks(onset, threshold)
     out["onsets"] = (np.array([peaks.sum() / seconds, peaks.any(axis=1).sum() / seconds]),
                      ["onsets_per_second", "onset_frames_per_second"])
     classes = np.zeros(7)
