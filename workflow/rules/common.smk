@@ -11,7 +11,8 @@ from musicfusion.features.registry import extractor, feature_settings, run_featu
 from musicfusion.plumbing.paths import Layout, feature_file
 from musicfusion.data.manifest import dataset_clip_count
 from musicfusion.evaluation.paper import PROTOCOLS as PAPER_PROTOCOLS
-from musicfusion.plumbing.config import collect_settings, paper_files, resolve_dataset, resolve_methods, shard_count
+from musicfusion.plumbing.config import (TRANSCRIBED_FROM, collect_settings, paper_files, resolve_dataset,
+                                         resolve_methods, shard_count)
 from musicfusion.plumbing.runtime import pin_job_environment
 
 validate(config, schema="../schemas/params.schema.yaml")
@@ -32,7 +33,7 @@ N_SHARDS = 1 if DATASET.is_paper else shard_count(dataset_clip_count(config, DAT
 SHARDS = [f"{i:03d}" for i in range(N_SHARDS)]
 # Methods and transfer pairs that need a modality the dataset lacks are left out, said once.
 # Each method's entry with its modalities resolved: `modalities: dataset` fuses what the dataset has.
-METHOD_PARAMS, _LEFT_OUT = resolve_methods(config["methods"], DATASET.modalities)
+METHOD_PARAMS, _LEFT_OUT = resolve_methods(config["methods"], DATASET.modalities, DATASET.methods)
 METHODS = list(METHOD_PARAMS)
 for _method, _reason in _LEFT_OUT.items():
     if not DATASET.is_paper:
@@ -45,10 +46,13 @@ N_FOLDS = config["evaluate"]["folds"] * config["evaluate"]["repetitions"]
 FOLDS = list(range(N_FOLDS))
 TRACKING = config["tracking"]
 TRANSFER = config["transfer"]
-TRANSFER_PAIRS = [f"{source}_to_{target}" for source, target in TRANSFER["pairs"] if DATASET.has([source, target])]
+# A pair between a derived modality and the one it is made from maps a modality onto itself: left out.
+TRANSFER_PAIRS = [f"{source}_to_{target}" for source, target in TRANSFER["pairs"] if DATASET.has([source, target])
+                  and not ({source, target} == {"score", "audio"} and "score" in DATASET.derived)]
 for _source, _target in TRANSFER["pairs"]:
-    if not DATASET.has([_source, _target]) and not DATASET.is_paper:
-        logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}: transfer {_source} -> "
+    if f"{_source}_to_{_target}" not in TRANSFER_PAIRS and not DATASET.is_paper:
+        logger.info(f"dataset {DATASET.name} has {'+'.join(DATASET.modalities)}"
+                    f"{' (score transcribed from the audio)' if DATASET.derived else ''}: transfer {_source} -> "
                     f"{_target} is left out")
 # The file layout (musicfusion.plumbing.paths): the selected dataset's files, and the rules' patterns.
 LAYOUT = Layout(DATASET.name)
@@ -97,9 +101,10 @@ def manifest_of(wildcards):
 
 
 def dataset_params(wildcards):
-    """The dataset's modalities and tasks, as preprocessing and the clip table read them."""
+    """The dataset's modalities (those its manifest gives files of, and those the workflow derives)
+    and tasks, as preprocessing and the clip table read them."""
     spec = dataset_spec(wildcards)
-    return {"modalities": list(spec.modalities), "tasks": list(spec.tasks)}
+    return {"modalities": list(spec.read_modalities), "derived": list(spec.derived), "tasks": list(spec.tasks)}
 
 
 def interim_shards(modality):
@@ -159,6 +164,14 @@ def method_inputs(wildcards):
     return folds + files
 
 
+def final_model_inputs(wildcards):
+    """What one method's final model reads: per modality, the dataset's own features (the text's TF-IDF
+    fitted on its training clips) or its shortcut controls."""
+    method = METHOD_PARAMS[wildcards.method]
+    feature_set = "control" if method["type"] == "control" else "content"
+    return [str(feature_file(FEATURES, m, feature_set=feature_set)) for m in method["modalities"]]
+
+
 def perturb_settings(wildcards):
     """What re-extracting one modality's degraded media needs: its content and control feature
     settings and the preprocessed sample and frame rates."""
@@ -197,7 +210,11 @@ def method_learners(wildcards):
 def data_shaping_params():
     """The settings that shape the features: how clips are split into shards does not."""
     preprocess = {k: v for k, v in config["preprocess"].items() if k != "clips_per_shard"}
-    return {**{k: config[k] for k in ("dataset", "seed", "collect", "features")}, "preprocess": preprocess}
+    # Of the collect section, only what builds this preset (another preset's settings rerun nothing);
+    # a user dataset reads only its split fractions from it.
+    collect = (collect_settings(config, DATASET.name) if DATASET.is_preset
+               else {"splits": config["collect"]["splits"]})
+    return {**{k: config[k] for k in ("dataset", "seed", "features")}, "collect": collect, "preprocess": preprocess}
 
 
 def fusion_shaping_params():
@@ -236,7 +253,7 @@ def transfer_outputs():
 RESTYLE = config["style_transfer"]
 RESTYLE_JUDGES = [name for name in RESTYLE["judges"] if name in METHOD_PARAMS]
 RESTYLE_CLIPS = RESTYLE["clips_per_style"].get(DATASET.name)
-RESTYLE_STYLES = (sorted(config["collect"]["styles"]) if DATASET.is_preset and DATASET.has(["score"])
+RESTYLE_STYLES = (sorted(collect_settings(config, DATASET.name)["styles"]) if DATASET.is_preset and DATASET.has(["score"])
                   and "style" in TASKS and RESTYLE_JUDGES and RESTYLE_CLIPS else [])
 
 

@@ -121,6 +121,8 @@ rule describe_dataset:
         f"results/benchmarks/describe_dataset/{DATASET.name}.tsv"
     params:
         tasks=TASKS,
+        # A derived modality and what it is made from: {"score": "audio"} for a transcribed score.
+        derived={m: TRANSCRIBED_FROM for m in DATASET.derived},
     conda:
         "../envs/musicfusion.yaml"
     script:

@@ -6,8 +6,8 @@ rule preprocess:
     input:
         manifest=manifest_of,
     output:
-        # One interim file per modality the dataset has.
-        **{m: PATTERN.interim_shard(m, "{shard}") for m in DATASET.modalities},
+        # One interim file per modality the dataset's manifest gives (a derived one is made by its own rule).
+        **{m: PATTERN.interim_shard(m, "{shard}") for m in DATASET.read_modalities},
         bad_clips=f"{PATTERN.interim}/bad_clips/shard-{{shard}}.csv",
         absent=f"{PATTERN.interim}/absent/shard-{{shard}}.csv",
     log:
@@ -19,7 +19,7 @@ rule preprocess:
         # The shortest audio and video clip the run's feature sets describe (seconds): only these
         # values of `features` reach the job, so editing a feature setting does not rerun it.
         shortest=lambda wildcards: extractor_minimums(config["features"], config["preprocess"],
-                                                      dataset_spec(wildcards).modalities),
+                                                      dataset_spec(wildcards).read_modalities),
         n_shards=N_SHARDS,
         dataset=dataset_params,
     conda:

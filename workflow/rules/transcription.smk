@@ -1,5 +1,28 @@
 # Transcription (params.yaml `transcription`): a preset's test clips heard by the pitch CNN, turned
-# into notes and scored against the notes they were rendered from (mir_eval); one MLflow run.
+# into notes and scored against the notes they were rendered from (mir_eval); one MLflow run. A
+# user dataset with audio and no scores (`score_from: audio`) takes its audio's transcription as
+# its score modality, a shard at a time.
+
+
+if DATASET.derived:
+
+    rule derive_score:
+        input:
+            audio=LAYOUT.interim_shard(TRANSCRIBED_FROM, "{shard}"),
+        output:
+            LAYOUT.interim_shard("score", "{shard}"),
+        log:
+            f"logs/derive_score/{DATASET.name}/shard-{{shard}}.log",
+        benchmark:
+            f"results/benchmarks/derive_score/{DATASET.name}/shard-{{shard}}.tsv"
+        params:
+            settings=TRANSCRIPTION["notes"],
+            sample_rate=config["preprocess"]["audio"]["sample_rate"],
+            min_notes=config["preprocess"]["score"]["min_notes"],
+        conda:
+            "../envs/musicfusion.yaml"
+        script:
+            "../scripts/derive_score.py"
 
 
 rule transcription:

@@ -8,8 +8,9 @@ from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     dataset = snakemake.params.dataset
+    # The manifest gives files of `modalities`; the `derived` ones (a transcribed score) have shards too.
     shard_ids = {m: [load_npz(path, ["clip_ids"])["clip_ids"] for path in snakemake.input[m]]
-                 for m in dataset["modalities"]}
+                 for m in [*dataset["modalities"], *dataset["derived"]]}
     manifest = read_manifest(snakemake.input.manifest, dataset["modalities"], dataset["tasks"],
                              require_all_splits=True)
     table = clip_table(shard_ids, manifest, dataset["tasks"], snakemake.params.split_fractions, snakemake.params.seed)

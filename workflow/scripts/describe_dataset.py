@@ -5,6 +5,6 @@ from musicfusion.plumbing.files import read_table, write_csv
 from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
-    table = describe_dataset(read_table(snakemake.input[0]), snakemake.params.tasks)
+    table = describe_dataset(read_table(snakemake.input[0]), snakemake.params.tasks, snakemake.params.derived)
     write_csv(snakemake.output[0], table)
     print(table.to_string(index=False))

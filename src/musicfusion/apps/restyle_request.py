@@ -325,7 +325,7 @@ def restyle_request(params: dict, request: RestyleRequest, out: str | Path, root
     features = Path(layout.features)
     n_folds = int(params["evaluate"]["folds"]) * int(params["evaluate"]["repetitions"])
     fold_files = [features / f"fold-{i}" / "clips.csv" for i in range(n_folds)]
-    methods, _ = resolve_methods(params["methods"], spec.modalities)
+    methods, _ = resolve_methods(params["methods"], spec.modalities, spec.methods)
     judges = [name for name in settings["judges"] if name in methods]
     if not judges:
         raise RestyleError(f"no method of style_transfer.judges {list(settings['judges'])} runs on dataset "

@@ -33,6 +33,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from musicfusion.data.scores import check_notes, sort_notes
 from musicfusion.features.pitch_cnn import (
     FRAME_HOP,
     LOWEST_MIDI,
@@ -222,3 +223,35 @@ def transcribe_and_score(clip_ids: list[str], clips_audio: list[np.ndarray], sam
         seconds = time.perf_counter() - start
         rows.append({"clip_id": clip_id, **score_transcription(reference, estimate), "seconds": seconds})
     return pd.DataFrame(rows, columns=["clip_id", *SCORE_KEYS, "seconds"])
+
+
+def score_rows(notes: np.ndarray, seconds_per_quarter: float) -> np.ndarray:
+    """Transcribed notes (rows onset_s, offset_s, midi) as score note rows (pitch, onset, duration in
+    quarter notes: musicfusion.data.scores), the inverse of :func:`reference_notes`."""
+    notes = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
+    rows = np.column_stack([notes[:, 2], notes[:, 0] / seconds_per_quarter,
+                            (notes[:, 1] - notes[:, 0]) / seconds_per_quarter])
+    return sort_notes(check_notes(rows, "transcribed notes"))
+
+
+def derived_scores(clip_ids, clips_audio, sample_rate: int, settings: dict, min_notes: int,
+                   seconds_per_quarter: float) -> tuple[dict, list[str]]:
+    """A shard's ``score`` modality transcribed from its audio, for a dataset that has no scores of its
+    own: the content of a score interim shard (``clip_ids``, flat ``notes`` rows of pitch, onset and
+    duration in quarter notes of ``seconds_per_quarter``, and ``lengths``), and the clips whose audio
+    gave fewer than ``min_notes`` notes (their score is absent, as a silent or unpitched recording
+    has none)."""
+    settings = check_settings(settings)
+    kept, notes, lengths, absent = [], [], [], []
+    for clip_id, signal in zip(clip_ids, clips_audio):
+        acts = activations(signal, sample_rate)
+        rows = score_rows(notes_from_activations(acts["note"], acts["onset"], settings), seconds_per_quarter)
+        if len(rows) < min_notes:
+            absent.append(str(clip_id))
+            continue
+        kept.append(str(clip_id))
+        notes.append(rows)
+        lengths.append(len(rows))
+    flat = np.concatenate(notes) if notes else np.zeros((0, 3))
+    return {"clip_ids": np.array(kept, dtype=str), "notes": flat,
+            "lengths": np.array(lengths, dtype=np.int64)}, absent

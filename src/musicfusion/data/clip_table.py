@@ -58,9 +58,11 @@ def clip_table(shard_ids: dict[str, list[np.ndarray]], manifest: pd.DataFrame, t
     return table
 
 
-def describe_dataset(clips: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+def describe_dataset(clips: pd.DataFrame, tasks: list[str], derived: dict[str, str] | None = None) -> pd.DataFrame:
     """Clips per label and the dataset's own split (after preprocessing), unlabelled clips
-    (label ``(unlabelled)``) and the clips lacking each modality (task ``(absent)``)."""
+    (label ``(unlabelled)``), the clips lacking each modality (task ``(absent)``), and the clips
+    whose modality the workflow made from another (``derived``: {modality: source}; task
+    ``(derived from <source>)``, e.g. a score transcribed from the audio)."""
     parts = []
     for task in tasks:
         labels = clips[task].replace("", UNLABELLED)
@@ -73,6 +75,11 @@ def describe_dataset(clips: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
         lacking = clips.loc[~has_modality(clips, modality), "split"]
         row = {"task": "(absent)", "label": modality,
                **{split: int((lacking == split).sum()) for split in SPLITS}, "total": int(len(lacking))}
+        parts.append(pd.DataFrame([row]))
+    for modality, source in (derived or {}).items():
+        having = clips.loc[has_modality(clips, modality), "split"]
+        row = {"task": f"(derived from {source})", "label": modality,
+               **{split: int((having == split).sum()) for split in SPLITS}, "total": int(len(having))}
         parts.append(pd.DataFrame([row]))
     return pd.concat(parts, ignore_index=True)
 

@@ -73,5 +73,5 @@ def dataset_clip_count(params: dict, spec) -> int:
     builds), or the rows of a user dataset's manifest (read and checked here, before any job
     starts). ``spec`` is the dataset's musicfusion.plumbing.config.DatasetSpec."""
     if spec.is_preset:
-        return int(spec.preset["clips_per_class"]) * len(params["collect"]["styles"])
-    return len(read_manifest(spec.manifest, spec.modalities, spec.tasks))
+        return int(spec.preset["clips_per_class"]) * len(spec.preset.get("styles", params["collect"]["styles"]))
+    return len(read_manifest(spec.manifest, spec.read_modalities, spec.tasks))

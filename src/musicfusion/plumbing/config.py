@@ -19,6 +19,9 @@ SCHEMA_PATH = PROJECT_ROOT / SCHEMA
 # A user dataset that does not list its modalities has these (a score is used when it is listed:
 # datasets registered before scores were a modality keep meaning what they meant).
 DEFAULT_USER_MODALITIES = ("audio", "video", "text")
+# ``score_from: audio`` in a user dataset: its score modality is its audio transcribed
+# (musicfusion.crossmodal.transcription.derived_scores), for a dataset without scores of its own.
+TRANSCRIBED_FROM = "audio"
 # The task of a paper dataset: the class of each tune (the ISMIR 2011 experiment's regions).
 PAPER_TASK = "region"
 
@@ -62,6 +65,13 @@ class DatasetSpec:
     modalities: tuple[str, ...]  # the modalities the dataset has (a clip may still lack one)
     tasks: tuple[str, ...]  # its label columns, one classification task each
     paper: dict | None = None  # papers entry when the dataset reruns a published experiment
+    methods: tuple[str, ...] | None = None  # the methods it runs, when it names them (None: all it can)
+    derived: tuple[str, ...] = ()  # its modalities made by the workflow from another (a transcribed score)
+
+    @property
+    def read_modalities(self) -> tuple[str, ...]:
+        """The modalities its manifest gives files of (the others are derived)."""
+        return tuple(m for m in self.modalities if m not in self.derived)
 
     @property
     def is_preset(self) -> bool:
@@ -81,10 +91,12 @@ def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
     """The selected (or named) dataset: a preset, a user dataset of ``datasets``, or a published
     experiment of ``papers``.
 
-    A preset has every modality and the top-level ``tasks``; a user dataset declares its
-    ``modalities`` and ``tasks`` (by default audio, video and text, :data:`DEFAULT_USER_MODALITIES`,
-    and the top-level tasks); a
-    paper has its tunes' scores and one task, :data:`PAPER_TASK`.
+    A preset has every modality and its own ``tasks`` or the top-level ones; a user dataset
+    declares its ``modalities`` and ``tasks`` (by default audio, video and text,
+    :data:`DEFAULT_USER_MODALITIES`, and the top-level tasks); a paper has its tunes' scores and
+    one task, :data:`PAPER_TASK`. A preset or user dataset may name the ``methods`` it runs, and a
+    user dataset with audio and no scores may take its audio's transcription as its score
+    (``score_from: audio``; the score is then ``derived``).
     """
     name = name or str(params["dataset"])
     presets = params["collect"]["presets"]
@@ -100,14 +112,32 @@ def resolve_dataset(params: dict, name: str | None = None) -> DatasetSpec:
         # scores from the corpus and has no clips of the other modalities.
         return DatasetSpec(name, None, Path(Layout(name).paper_tunes), (), (PAPER_TASK,), papers[name])
     if name in presets:
-        return DatasetSpec(name, presets[name], Path(Layout(name).manifest), tuple(MODALITIES),
-                           tuple(params["tasks"]))
+        entry = presets[name]
+        return DatasetSpec(name, entry, Path(Layout(name).manifest), tuple(MODALITIES),
+                           tuple(entry.get("tasks", params["tasks"])), methods=_named_methods(params, name, entry))
     if name in external:
         entry = external[name]
-        modalities = tuple(m for m in MODALITIES if m in entry.get("modalities", DEFAULT_USER_MODALITIES))
-        return DatasetSpec(name, None, Path(entry["manifest"]), modalities, tuple(entry.get("tasks", params["tasks"])))
+        listed = set(entry.get("modalities", DEFAULT_USER_MODALITIES))
+        derived = ()
+        if entry.get("score_from") == TRANSCRIBED_FROM:
+            if "score" in listed or TRANSCRIBED_FROM not in listed:
+                raise ConfigError(f"dataset {name!r}: score_from: {TRANSCRIBED_FROM} transcribes the score from the "
+                                  f"audio, so its modalities must list {TRANSCRIBED_FROM} and not score")
+            derived = ("score",)
+        modalities = tuple(m for m in MODALITIES if m in listed or m in derived)
+        return DatasetSpec(name, None, Path(entry["manifest"]), modalities, tuple(entry.get("tasks", params["tasks"])),
+                           methods=_named_methods(params, name, entry), derived=derived)
     known = sorted(presets) + sorted(external) + sorted(papers)
     raise ConfigError(f"dataset {name!r} is neither a preset nor a user dataset; known: {known}")
+
+
+def _named_methods(params: dict, name: str, entry: Mapping) -> tuple[str, ...] | None:
+    if "methods" not in entry:
+        return None
+    unknown = [m for m in entry["methods"] if m not in params["methods"]]
+    if unknown:
+        raise ConfigError(f"dataset {name!r} names methods that params.yaml `methods` lacks: {unknown}")
+    return tuple(entry["methods"])
 
 
 def shard_count(n_clips: int, clips_per_shard: int) -> int:
@@ -119,18 +149,23 @@ def shard_count(n_clips: int, clips_per_shard: int) -> int:
 
 # Settings of the collect section that cannot change a preset's data.
 NOT_SHAPING_COLLECT = ("presets", "max_workers")
+# A preset's settings that are not how it is built (its styles are, in place of collect.styles).
+NOT_SHAPING_PRESET = ("styles", "tasks", "methods")
 
 
 def collect_settings(params: dict, preset: str) -> dict:
     """What building one preset reads: the ``collect`` section with that preset under ``preset``.
 
-    The other presets and the worker count are left out, so changing them rebuilds nothing.
+    A preset's own ``styles`` stand in for the section's. The other presets, the worker count and
+    the preset's tasks and methods are left out, so changing them rebuilds nothing.
     """
     section = params["collect"]
     if preset not in section["presets"]:
         raise ConfigError(f"{preset!r} is not a preset; presets: {sorted(section['presets'])}")
+    entry = section["presets"][preset]
     return {**{k: v for k, v in section.items() if k not in NOT_SHAPING_COLLECT},
-            "preset": section["presets"][preset]}
+            "styles": entry.get("styles", section["styles"]),
+            "preset": {k: v for k, v in entry.items() if k not in NOT_SHAPING_PRESET}}
 
 
 # ``modalities: dataset`` in a ``methods`` entry: fuse whatever modalities the dataset has.
@@ -139,9 +174,13 @@ DATASET_MODALITIES = "dataset"
 MIN_FUSED = 2
 
 
-def resolve_methods(methods: Mapping, dataset_modalities) -> tuple[dict[str, dict], dict[str, str]]:
+def resolve_methods(methods: Mapping, dataset_modalities,
+                    chosen=None) -> tuple[dict[str, dict], dict[str, str]]:
     """The ``methods`` entries a dataset can run, each with a concrete ``modalities`` list, and
     why each other one is left out: ({method: entry}, {method: reason}).
+
+    ``chosen`` (a dataset's own ``methods``, musicfusion.plumbing.config.DatasetSpec) keeps only
+    those; None keeps every method the dataset's modalities allow.
 
     An entry with a list runs when the dataset has every modality of it. An entry with
     ``modalities: dataset`` fuses the dataset's modalities (in the usual order) when it has at
@@ -151,6 +190,9 @@ def resolve_methods(methods: Mapping, dataset_modalities) -> tuple[dict[str, dic
     present = [m for m in MODALITIES if m in set(dataset_modalities)]
     resolved, left_out = {}, {}
     for name, entry in methods.items():
+        if chosen is not None and name not in chosen:
+            left_out[name] = "not among the dataset's methods"
+            continue
         wanted = entry["modalities"]
         if wanted == DATASET_MODALITIES:
             if len(present) < MIN_FUSED:

@@ -287,3 +287,44 @@ def test_transcribe_and_score_one_row_per_clip(monkeypatch):
     assert df["n_estimate"].tolist() == [1, 1]
     with pytest.raises(ValueError, match="one each per clip"):
         tr.transcribe_and_score(["a-0000"], [np.zeros(40), np.zeros(40)], 22050, [right], s)
+
+
+def test_score_rows_are_the_inverse_of_reference_notes():
+    score = np.array([[60, 0.0, 0.5], [64, 2.0, 1.0], [67, 2.0, 0.25]])
+    np.testing.assert_allclose(tr.score_rows(tr.reference_notes(score, 0.5), 0.5), score)
+    with pytest.raises(ValueError, match="transcribed notes"):
+        tr.score_rows(np.array([[1.0, 1.0, 60]]), 0.5)  # a note of no duration is no score note
+
+
+def test_derived_scores_of_a_shard_and_the_clips_left_without_notes(monkeypatch):
+    def fake_activations(signal, sample_rate):
+        # The "network" hears as many notes on key 39 (MIDI 60) as the signal's first sample says.
+        note, onset = empty()
+        for i in range(int(signal[0])):
+            add_note(note, onset, key=39, start=20 * i, stop=20 * i + 10)
+        return {"note": note, "onset": onset}
+
+    monkeypatch.setattr(tr, "activations", fake_activations)
+    clips = [np.full(40, 3.0), np.full(40, 1.0), np.full(40, 2.0)]
+    content, absent = tr.derived_scores(["a", "b", "c"], clips, 22050, settings(), min_notes=2, seconds_per_quarter=0.5)
+    assert list(content["clip_ids"]) == ["a", "c"] and absent == ["b"]  # one note is too few
+    assert content["lengths"].tolist() == [3, 2] and content["notes"].shape == (5, 3)
+    first = content["notes"][:3]
+    np.testing.assert_array_equal(first[:, 0], [60, 60, 60])
+    np.testing.assert_allclose(first[:, 1], np.array([0, 20, 40]) * HOP / 0.5)  # onsets in quarter notes
+    np.testing.assert_allclose(first[:, 2], 10 * HOP / 0.5)
+
+
+def test_derived_scores_hear_the_pitches_played():
+    """The real network on two sung-like tones, A4 then C5: the derived score has those pitches."""
+    rate = 22050
+    t = np.arange(int(0.6 * rate)) / rate
+    envelope = np.minimum(1.0, t / 0.01) * np.exp(-2 * t)
+    tone = lambda hz: (0.3 * envelope * sum(np.sin(2 * np.pi * hz * k * t) / k for k in (1, 2, 3))).astype(np.float32)
+    signal = np.concatenate([tone(440.0), tone(523.25), np.zeros(rate // 5, np.float32)])
+    content, absent = tr.derived_scores(["x"], [signal], rate, tr.DEFAULT_SETTINGS, min_notes=2,
+                                        seconds_per_quarter=0.5)
+    assert not absent
+    np.testing.assert_array_equal(content["notes"][:, 0], [69, 72])
+    # 0 s and 0.6 s, in quarters of 0.5 s, within 75 ms (the fixed latency correction fits no one timbre exactly).
+    np.testing.assert_allclose(content["notes"][:, 1], [0.0, 1.2], atol=0.15)

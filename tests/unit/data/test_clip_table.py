@@ -58,3 +58,15 @@ def test_describe_dataset_counts_clips_per_label_and_split():
     only_train = describe_dataset(clips[clips["split"] == "train"], ["style"])
     assert only_train[["validation", "test"]].to_numpy().tolist() == [[0, 0], [0, 0]]
     assert only_train["total"].tolist() == [2, 1]
+
+
+def test_describe_dataset_counts_the_clips_whose_score_was_derived():
+    clips = make_manifest()
+    clips["has_audio"] = True
+    clips["has_score"] = [True, True, False, True, True, False]  # two recordings gave too few notes
+    table = describe_dataset(clips, ["style"], {"score": "audio"})
+    rows = {(r.task, r.label): (r.train, r.validation, r.test, r.total) for r in table.itertuples()}
+    having = clips.loc[clips["has_score"], "split"].value_counts()
+    expected = tuple(int(having.get(split, 0)) for split in ("train", "validation", "test"))
+    assert rows[("(derived from audio)", "score")] == (*expected, 4) and rows[("(absent)", "score")][3] == 2
+    assert ("(derived from audio)", "audio") not in rows and len(describe_dataset(clips, ["style"])) == len(table) - 1

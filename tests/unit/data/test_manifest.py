@@ -49,6 +49,9 @@ def test_a_preset_has_its_classes_times_clips_per_class_and_a_user_dataset_its_m
     default = params_copy["collect"]["presets"]["default"]
     assert dataset_clip_count(params_copy, resolve_dataset(params_copy, "default")) == \
         default["clips_per_class"] * len(params_copy["collect"]["styles"])
+    # A preset with its own classes counts those.
+    params_copy["collect"]["presets"]["default"]["styles"] = {"a": {"include": ["x*"]}, "b": {"include": ["y*"]}}
+    assert dataset_clip_count(params_copy, resolve_dataset(params_copy, "default")) == 2 * default["clips_per_class"]
     manifest = tmp_path / "manifest.csv"
     pd.DataFrame({"clip_id": ["a", "b", "c"], "text_path": ["a.txt", "b.txt", "c.txt"],
                   "genre": ["x", "y", "x"]}).to_csv(manifest, index=False)

@@ -96,6 +96,26 @@ def test_collect_settings_hold_one_preset_and_nothing_that_cannot_change_its_dat
         collect_settings(params, "my_songs")
 
 
+def test_a_preset_with_its_own_classes_tasks_and_methods(params):
+    entry = params["collect"]["presets"]["ismir2011_media"]
+    settings = collect_settings(params, "ismir2011_media")
+    assert settings["styles"] == entry["styles"] != params["collect"]["styles"]
+    # Its tasks and methods do not shape what collect builds.
+    assert settings["preset"] == {"clips_per_class": entry["clips_per_class"], "clip_seconds": entry["clip_seconds"]}
+    spec = resolve_dataset(params, "ismir2011_media")
+    assert spec.tasks == ("style",) and spec.methods == tuple(entry["methods"])
+    assert resolve_dataset(params, "tiny").methods is None
+    # The preset renders exactly the paper's tunes (one list in params.yaml, shared by YAML anchors).
+    paper = params["papers"]["ismir2011"]["classes"]
+    assert {label: rule["include"] for label, rule in entry["styles"].items()} == paper
+
+
+def test_a_dataset_naming_an_unknown_method_is_refused(params_copy):
+    params_copy["datasets"] = {"mine": {"manifest": "/x/m.csv", "methods": ["audio_only", "audio_ony"]}}
+    with pytest.raises(ConfigError, match=r"'mine' names methods that params.yaml `methods` lacks: \['audio_ony'\]"):
+        resolve_dataset(params_copy, "mine")
+
+
 @pytest.mark.parametrize("n_clips, per_shard, shards", [(360, 400, 1), (400, 400, 1), (401, 400, 2), (1600, 400, 4),
                                                         (0, 10, 1), (7, 1, 7)])
 def test_shards_hold_at_most_clips_per_shard(n_clips, per_shard, shards):
@@ -140,6 +160,15 @@ def test_a_method_over_the_dataset_needs_a_learner_for_each_of_its_modalities():
         resolve_methods(methods, ("audio", "text"))
 
 
+def test_a_dataset_runs_only_the_methods_it_names():
+    resolved, left_out = resolve_methods(METHODS, ("audio", "video", "text"), chosen=("video_only", "late"))
+    assert list(resolved) == ["video_only", "late"]
+    assert left_out == dict.fromkeys(["audio_only", "early", "pair"], "not among the dataset's methods")
+    # A named method still needs its modalities.
+    resolved, left_out = resolve_methods(METHODS, ("audio", "text"), chosen=("video_only", "early"))
+    assert list(resolved) == ["early"] and left_out["video_only"] == "needs video"
+
+
 def test_a_method_that_resolves_to_an_earlier_one_runs_once():
     methods = {"early": METHODS["early"],
                "early_without_score": {**METHODS["early"], "modalities": ["audio", "video", "text"]}}
@@ -156,3 +185,22 @@ def test_slugs_and_files_of_a_paper():
                      "essenFolksong_boehme10": ("essenFolksong/boehme10.abc", "europe")}
     with pytest.raises(ValueError, match="listed twice"):
         paper_files({"classes": {"a": ["x/one.abc"], "b": ["x/one.abc"]}})
+
+
+def test_a_user_dataset_may_take_its_audio_transcribed_as_its_score(params_copy):
+    params_copy["datasets"] = {"mine": {"manifest": "/x/m.csv", "modalities": ["audio", "text"], "score_from": "audio"},
+                               "plain": {"manifest": "/x/m.csv", "modalities": ["audio"]}}
+    validate_params(params_copy)
+    spec = resolve_dataset(params_copy, "mine")
+    assert spec.modalities == ("audio", "text", "score") and spec.derived == ("score",)
+    assert spec.read_modalities == ("audio", "text")  # the manifest has no score_path to read
+    assert spec.has(["score"]) and "early_fusion" in resolve_methods(params_copy["methods"], spec.modalities)[0]
+    plain = resolve_dataset(params_copy, "plain")
+    assert plain.derived == () and plain.read_modalities == plain.modalities == ("audio",)
+    for modalities in (["text"], ["audio", "score"]):  # nothing to transcribe, or a score of its own
+        params_copy["datasets"]["mine"]["modalities"] = modalities
+        with pytest.raises(ConfigError, match="must list audio and not score"):
+            resolve_dataset(params_copy, "mine")
+    params_copy["datasets"]["mine"]["score_from"] = "video"
+    with pytest.raises(ConfigError, match="score_from"):
+        validate_params(params_copy)
