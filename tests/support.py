@@ -7,9 +7,11 @@ import shutil
 import socket
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -94,3 +96,58 @@ def melody_score(quarter_length: float = 1.0, pitches=("C4", "E4", "G4", "C5"), 
     for pitch in pitches:
         part.append(note.Note(pitch, quarterLength=quarter_length))
     return stream.Score([part])
+
+
+# --- headless Chromium (the assist page's tests) ------------------------------------------------
+
+def chromium_dom(page: Path, tmp_path: Path) -> str:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed: `scripts/install.sh --tests` installs it")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--autoplay-policy=no-user-gesture-required", f"--user-data-dir={tmp_path / 'profile'}",
+             "--virtual-time-budget=10000"]
+    proc = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                          timeout=120)
+    assert "<body" in proc.stdout, proc.stderr[-2000:]
+    return proc.stdout
+
+
+class Dom(HTMLParser):
+    """The dumped DOM: the title, the body's attributes, every player's attributes and the messages beside them."""
+
+    def __init__(self, source: str):
+        super().__init__(convert_charrefs=True)
+        self.title, self.body, self.players, self.messages, self.headings = "", {}, [], [], []
+        self._in: str | None = None
+        self.feed(source)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "body":
+            self.body = attrs
+        elif tag in ("audio", "video"):
+            self.players.append({"tag": tag, **attrs})
+        elif tag == "p" and "media-error" in (attrs.get("class") or ""):
+            self.messages.append({"hidden": "hidden" in attrs, "text": ""})
+            self._in = "message"
+        elif tag in ("title", "h2"):
+            self._in = tag
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+    def handle_data(self, data):
+        if self._in == "title":
+            self.title += data
+        elif self._in == "h2":
+            self.headings.append(data)
+        elif self._in == "message":
+            self.messages[-1]["text"] += data
+
+    def state(self, data_file: str) -> str:
+        return next(p["data-state"] for p in self.players if p["data-file"] == data_file)
+
+    def shown(self) -> list[str]:
+        return [m["text"] for m in self.messages if not m["hidden"]]

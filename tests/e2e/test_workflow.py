@@ -155,10 +155,10 @@ def test_changing_one_method_reruns_only_that_method(project):
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
         out = snakemake(project, "-n", "--quiet", "rules").stdout
-        # The method's own jobs, then the tables across methods (and their provenance record), and the
-        # style transfers, which late_fusion judges.
-        assert planned_jobs(project) == {"train", "evaluate", "track", "robustness", "summarize", "compare",
-                                         "summarize_robustness", "track_robustness", "provenance", "all",
+        # The method's own jobs (its fold models and final model), then the tables across methods (and their
+        # provenance record), and the style transfers, which late_fusion judges.
+        assert planned_jobs(project) == {"train", "final_model", "evaluate", "track", "robustness", "summarize",
+                                         "compare", "summarize_robustness", "track_robustness", "provenance", "all",
                                          "restyle_clips", "style_transfer", "track_style_transfer"}
         dry = snakemake(project, "-n").stdout
         assert "method=late_fusion" in dry and "method=early_fusion" not in dry, out

@@ -47,6 +47,7 @@ rule track:
     input:
         metrics=f"{RESULTS}/methods/{{method}}/metrics.json",
         model=f"{MODELS}/{{method}}/model.pkl",
+        final_model=f"{MODELS}/{{method}}/final_model.pkl",
         trials=f"{MODELS}/{{method}}/trials.csv",
         confusion=expand(f"{RESULTS}/methods/{{{{method}}}}/confusion_{{task}}.png", task=TASKS),
         fingerprint=FINGERPRINT,

@@ -245,3 +245,30 @@ def style_transfer(success: pd.DataFrame, shift: pd.DataFrame) -> Figure:
     _annotated_grid(right, shift.reindex(columns=columns), "RdBu", -limit, limit,
                     "mean change of P(own style)", fig)
     return fig
+
+
+RELIABILITY_SIZE = 4.5  # inches on each side: square, so perfect calibration is the 45-degree diagonal
+
+
+def reliability_diagram(tables: dict[str, pd.DataFrame], title: str) -> Figure:
+    """Reliability diagram: accuracy against mean confidence over the non-empty bins of each
+    :func:`~musicfusion.evaluation.calibration.reliability_table` (one line per entry, its key the
+    legend label), with perfect calibration as a dashed diagonal (below it: over-confident)."""
+    if not tables:
+        raise ValueError("no reliability tables to draw")
+    fig = new_figure(RELIABILITY_SIZE, RELIABILITY_SIZE)
+    ax = fig.add_subplot()
+    for label, table in tables.items():
+        filled = table[table["n"] > 0]
+        ax.plot(filled["confidence"].to_numpy(dtype=float), filled["accuracy"].to_numpy(dtype=float),
+                marker="o", markersize=3, label=label)
+    ax.plot([0.0, 1.0], [0.0, 1.0], linestyle="--", color="grey", linewidth=0.8)  # no label: not in legend
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_aspect("equal")
+    ax.set_xlabel("mean confidence (top label)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize="small")
+    return fig

@@ -89,7 +89,7 @@ class FoldResult:
 
 
 def fit_fold(spec: MethodSpec, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
-             tuning: Tuning, test: bool = True) -> FoldResult:
+             tuning: Tuning, test: bool = True, final: bool = False) -> FoldResult:
     """Search, refit and predict one fold, for each task (a multi-task method: all tasks at once).
 
     Each task learns from the clips labelled for it that have at least one of the method's
@@ -97,6 +97,8 @@ def fit_fold(spec: MethodSpec, tasks: list[str], X: dict, clips: pd.DataFrame, s
     mean of its tasks' validation scores. Every labelled clip is validated and tested: a clip
     without the method's modalities is predicted as the method can (musicfusion.models.fusion). ``test=False``
     stops after the search (validation predictions only: for choices made on validation data).
+    ``final=True`` refits the tuned configuration on every labelled clip, test clips included, and
+    predicts none of them (:func:`fit_final`).
     """
     multitask = spec.multitask
     models, frames, trial_frames = {}, [], []
@@ -104,7 +106,7 @@ def fit_fold(spec: MethodSpec, tasks: list[str], X: dict, clips: pd.DataFrame, s
     for group in ([list(tasks)] if multitask else [[task] for task in tasks]):
         known = labelled(clips, group)
         masks = {split: known & (clips["split"] == split).to_numpy() for split in ("train", "validation", "test")}
-        fitting = (masks["train"] | masks["validation"]) & usable
+        fitting = (masks["train"] | masks["validation"] | (masks["test"] & final)) & usable
         learning = masks["train"] & usable
         labels = clips[group].to_numpy() if multitask else clips[group[0]].to_numpy()
         parts = {split: (_subset(X, mask), labels[mask]) for split, mask in masks.items()}
@@ -124,19 +126,30 @@ def fit_fold(spec: MethodSpec, tasks: list[str], X: dict, clips: pd.DataFrame, s
         for configuration, values, (fixed, val_probas) in (("tuned", found.chosen, found.chosen_payload),
                                                            ("untuned", found.untuned, found.untuned_payload)):
             frames.append(prediction_rows(val_probas, clips[masks["validation"]], "validation", configuration))
-            if not test:
+            if not test or (final and configuration == "untuned"):
                 continue
             if configuration == "untuned" and found.chose_untuned:
                 refitted[configuration] = refitted["tuned"]
             else:
                 refitted[configuration] = _build(spec, seed, tuning, values, fixed).fit(
                     _subset(X, fitting), labels[fitting])
-            frames.append(prediction_rows(task_probas(refitted[configuration], parts["test"][0], group),
-                                          clips[masks["test"]], "test", configuration))
+            if not final:  # a final model has seen the test clips
+                frames.append(prediction_rows(task_probas(refitted[configuration], parts["test"][0], group),
+                                              clips[masks["test"]], "test", configuration))
         models.update({task: refitted.get("tuned") for task in group})
         trial_frames.append(found.trials.assign(task="+".join(group), search_seconds=found.seconds))
     return FoldResult(models, pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS],
                       pd.concat(trial_frames, ignore_index=True))
+
+
+def fit_final(spec: MethodSpec, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
+              tuning: Tuning) -> tuple[dict, pd.DataFrame]:
+    """The model an application uses: the configuration chosen by the same search as in every fold, on the
+    dataset's own split (trained on its training clips, chosen on its validation clips), refitted on every
+    labelled clip. Returns the model of each task and the chosen and untuned configurations' validation
+    predictions (its test clips are in the fit, so none is scored)."""
+    result = fit_fold(spec, tasks, X, clips, seed, tuning, test=True, final=True)
+    return result.models, result.predictions
 
 
 def train(spec: MethodSpec, tasks: list[str], folds: Iterable[tuple[dict, pd.DataFrame]], seed: int,

@@ -232,25 +232,36 @@ def _log_run(client, experiment_id: str, origin: RunOrigin, result: _ResultRun, 
         return run.info.run_id
 
 
+# The two models of a method's run: fold 0's (evaluation) and the final one (applications).
+FOLD_MODEL_NAME = "model"
+FINAL_MODEL_NAME = "final_model"
+MODEL_TAGS = {"model": "fold 0's tuned model, fitted on that fold's training and validation clips",
+              "final_model": "the configuration chosen on the dataset's own validation split, fitted on every "
+                             "labelled clip (what applications use)"}
+
+
 def _log_trials_and_model(client, experiment_id: str, run_id: str, *, run_name: str, trials, model,
-                          trial_tags: dict) -> None:
-    """A fusion run's child runs (its tuning trials, if any) and its fitted model."""
+                          trial_tags: dict, final_model=None) -> None:
+    """A fusion run's child runs (its tuning trials, if any) and its fitted models."""
     import mlflow
 
     if trials is not None:
         log_trials(client, experiment_id, run_id, run_name, trials, trial_tags)
     # Explicit requirements: inferring them costs ~7 s per call.
     # skops (MLflow's safe default format) loads only types it is told to trust: ours.
-    mlflow.sklearn.log_model(model, name="model", pip_requirements=_model_requirements(),
-                             skops_trusted_types=_trusted_types(model))
+    for name, fitted in ((FOLD_MODEL_NAME, model), (FINAL_MODEL_NAME, final_model)):
+        if fitted is not None:
+            mlflow.sklearn.log_model(fitted, name=name, pip_requirements=_model_requirements(),
+                                     skops_trusted_types=_trusted_types(fitted))
 
 
 def log_method_runs(*, uri: str, experiment: str, method: str, method_params: dict, rows: dict[str, dict],
                     artifacts: dict[str, list], models: dict, params: dict, tags: dict,
                     origin: RunOrigin, searches: dict[str, dict] | None = None, trials_by_task: dict | None = None,
-                    search_seconds: dict[str, float] | None = None) -> dict:
+                    search_seconds: dict[str, float] | None = None, final_models: dict | None = None) -> dict:
     """One run per task of one fusion method, each with a child run per tuning trial; returns
-    {task: run_id}.
+    {task: run_id}. Each run holds fold 0's model (``model``) and, given ``final_models`` (task ->
+    estimator), the final one (``final_model``): :data:`MODEL_TAGS` says which is which.
 
     ``rows`` maps each task to its row of results/summary.csv (musicfusion.evaluation.evaluate.summary_row):
     every number of it, means and confidence bounds, is logged as a metric. ``models`` maps each
@@ -286,12 +297,17 @@ def log_method_runs(*, uri: str, experiment: str, method: str, method_params: di
                 key={"kind": "fusion", "method": method, "task": task, "dataset": origin.dataset,
                      "params_sha256": params_digest, "dataset_sha256": origin.dataset_sha256},
                 content={"row": row, "search": search, "learned": learned, "trials": None if trials is None
-                         else trials.drop(columns=["seconds", "search_seconds"]).to_dict("records")},
-                run_name=f"{method}/{task}", tags={**tags, KIND_TAG: "fusion", "method": method, "task": task},
+                         else trials.drop(columns=["seconds", "search_seconds"]).to_dict("records"),
+                         **({"final_learned": flatten("final", final_models[task].learned_params())}
+                            if final_models else {})},
+                run_name=f"{method}/{task}", tags={**tags, KIND_TAG: "fusion", "method": method, "task": task,
+                                                   **{f"models.{k}": v for k, v in MODEL_TAGS.items()
+                                                      if final_models or k == FOLD_MODEL_NAME}},
                 params={**flatten("", {"method": method_params, **params}), **chosen, **learned},
                 metrics={**numeric_metrics(row), **search_metrics}, artifacts=artifacts.get(task, []),
                 log_rest=functools.partial(_log_trials_and_model, run_name=f"{method}/{task}", trials=trials,
-                                           model=models[task], trial_tags={"method": method, "task": task}))
+                                           model=models[task], trial_tags={"method": method, "task": task},
+                                           final_model=(final_models or {}).get(task)))
 
     return _log_results(uri, experiment, origin, results())
 

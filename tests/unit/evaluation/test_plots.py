@@ -81,3 +81,27 @@ def test_the_same_figure_gives_the_same_bytes(tmp_path):
     plots.save_png(plots.method_comparison(SUMMARY, "f1_macro"), tmp_path / "a" / "f.png")
     plots.save_png(plots.method_comparison(SUMMARY, "f1_macro"), tmp_path / "b" / "f.png")
     assert (tmp_path / "a" / "f.png").read_bytes() == (tmp_path / "b" / "f.png").read_bytes()
+
+
+def test_reliability_diagram_has_a_line_per_table_and_the_diagonal(tmp_path):
+    from musicfusion.evaluation.calibration import reliability_table
+
+    proba = np.array([[0.9, 0.1], [0.7, 0.3], [0.4, 0.6], [0.2, 0.8]])
+    tables = {"video / style": reliability_table(["a", "b", "b", "a"], proba, ["a", "b"], n_bins=4),
+              "audio / style": reliability_table(["a", "a", "b", "b"], proba, ["a", "b"], n_bins=4)}
+    fig = plots.reliability_diagram(tables, "assist: style")
+    save_and_check(fig, tmp_path / "reliability.png")
+    ax = fig.axes[0]
+    assert ax.get_title() == "assist: style"
+    assert len(ax.lines) == 3  # two tables and the diagonal
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(tables)
+    # Only the non-empty bins are drawn ([0.5, 0.75): 0.6, 0.7; [0.75, 1]: 0.8, 0.9), accuracy on y.
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [0.65, 0.85])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.5, 0.5])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [1.0, 1.0])
+    diagonal = ax.lines[-1]
+    assert diagonal.get_linestyle() == "--"
+    np.testing.assert_allclose(diagonal.get_xdata(), diagonal.get_ydata())
+    assert ax.get_xlim() == (0.0, 1.0) and ax.get_ylim() == (0.0, 1.0)
+    with pytest.raises(ValueError, match="no reliability tables"):
+        plots.reliability_diagram({}, "empty")

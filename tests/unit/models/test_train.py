@@ -12,7 +12,7 @@ import pytest
 from musicfusion.evaluation.metrics import score
 from musicfusion.models.fusion import EarlyFusion, LateFusion, MultiTaskFusion, SingleModality
 from musicfusion.models.methods import build_method, parse_method
-from musicfusion.models.train import PREDICTION_COLUMNS, Tuning, fit_fold, train, typed_predictions
+from musicfusion.models.train import PREDICTION_COLUMNS, Tuning, fit_final, fit_fold, train, typed_predictions
 
 from small_learners import LEARNERS
 
@@ -151,6 +151,24 @@ def test_test_predictions_come_from_a_refit_on_training_and_validation_clips(dat
         untuned = build_method(SINGLE, SEED, LEARNERS).fit(subset(X, fitting), clips.loc[fitting, task].to_numpy())
         rows = rows_of(single_fold.predictions, task, "test", "untuned")
         assert rows["predicted"].tolist() == untuned.predict(subset(X, split_mask(clips, "test"))).tolist()
+
+
+def test_a_final_model_keeps_the_folds_choice_and_refits_on_every_labelled_clip(dataset, single_fold):
+    X, clips = dataset
+    clips = clips.assign(style=clips["style"].where(clips.index != 0, ""))  # one clip unlabelled for style
+    models, validation = fit_final(parse_method(SINGLE, LEARNERS), TASKS, X, clips, SEED, TUNING)
+    fold = fit_fold(parse_method(SINGLE, LEARNERS), TASKS, X, clips, SEED, TUNING)
+    for task in TASKS:
+        labelled = (clips[task] != "").to_numpy()
+        scaler = models[task].models_["audio"][0]
+        assert scaler.n_samples_seen_ == labelled.sum()  # test clips included; the unlabelled clip not
+        assert scaler.mean_ == pytest.approx(X["audio"][labelled].mean(axis=0), abs=1e-5)
+        # The same search on the same split chooses the same configuration as a fold does.
+        assert models[task].learners["audio"]["C"] == chosen_values(fold.trials, task)["audio.C"]
+    # Its validation predictions are the search's; a final model has seen the test clips and scores none.
+    assert set(validation["split"]) == {"validation"}
+    pd.testing.assert_frame_equal(validation.reset_index(drop=True),
+                                  fold.predictions[fold.predictions["split"] == "validation"].reset_index(drop=True))
 
 
 def test_each_task_has_its_own_search_starting_untuned(single_fold):

@@ -56,6 +56,31 @@ def test_a_method_run_says_where_it_came_from_and_holds_every_summary_number(sto
     np.testing.assert_array_equal(loaded.predict_proba(X), late_fusion.predict_proba(X))
 
 
+def test_a_method_run_holds_fold_0s_model_and_the_final_model_each_named(store, late_fusion):
+    import mlflow
+
+    uri, client, experiment = store
+    rng = np.random.default_rng(1)
+    X = {"audio": rng.normal(size=(30, 3)), "text": rng.normal(size=(30, 2))}
+    y = np.array(["chorale", "folk", "mass"] * 10)
+    method = {"type": "late_fusion", "modalities": ["audio", "text"], "learner": "logistic", "weight_step": 0.5}
+    final = build_method(method, 0, LEARNERS).fit(X, y, X, y)  # another model than fold 0's
+    runs = log_method_runs(uri=uri, experiment=experiment, method="late_fusion",
+                           method_params={"type": "late_fusion"}, rows={"style": ROW}, artifacts={},
+                           models={"style": late_fusion}, final_models={"style": final}, params={}, tags={},
+                           origin=ORIGIN)
+    run = client.get_run(runs["style"])
+    assert "every labelled clip" in run.data.tags["models.final_model"]
+    assert "fold 0" in run.data.tags["models.model"]
+    logged = {m.name: m for m in client.search_logged_models([run.info.experiment_id])}
+    assert set(logged) == {"model", "final_model"}
+    Q = {"audio": rng.normal(size=(4, 3)), "text": rng.normal(size=(4, 2))}
+    np.testing.assert_array_equal(mlflow.sklearn.load_model(logged["final_model"].model_uri).predict_proba(Q),
+                                  final.predict_proba(Q))
+    np.testing.assert_array_equal(mlflow.sklearn.load_model(logged["model"].model_uri).predict_proba(Q),
+                                  late_fusion.predict_proba(Q))
+
+
 def test_every_tuning_trial_is_a_child_run_and_the_chosen_settings_are_parent_params(store, late_fusion):
     """A multi-task search served both tasks: each task's run holds all its trials as children."""
     from musicfusion.evaluation.evaluate import search_record
