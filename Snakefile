@@ -27,6 +27,7 @@ include: "workflow/rules/tracking.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/style_transfer.smk"
 include: "workflow/rules/transcription.smk"
+include: "workflow/rules/assist.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/paper.smk"
 

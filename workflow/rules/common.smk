@@ -302,6 +302,40 @@ def restyle_outputs():
                                               "style_transfer_mlflow_runs.json")]
 
 
+# The evaluation of `musicfusion assist` runs on a preset (it knows each clip's tempo) with fusion methods.
+ASSIST = config["assist"]
+ASSIST_METHODS = [name for name, entry in METHOD_PARAMS.items() if entry["type"] not in ("single_modality", "control")]
+ASSIST_PAIRS = [f"{m}_to_audio" for m in ("video", "text") if f"{m}_to_audio" in TRANSFER_PAIRS]
+ASSISTED = DATASET.is_preset and bool(ASSIST_METHODS)
+# Sketches are judged by this method's fold models, where the dataset runs it and has scores and styles.
+ASSIST_JUDGE = ASSIST["evaluation"]["sketch_judge"]
+ASSIST_SKETCHES = (ASSISTED and ASSIST_JUDGE in METHOD_PARAMS and DATASET.has(["score"]) and "style" in TASKS
+                   and ASSIST["evaluation"]["sketch_clips_per_style"] > 0)
+
+
+def assist_eval_inputs(wildcards):
+    """What the evaluation of assist reads: the summary (which method a query gets), every fusion method's
+    fold models and features, the interim media (tempo), the transfer mappings into the audio."""
+    keys = sorted({key for name in ASSIST_METHODS for key in METHOD_PARAMS[name]["modalities"]}
+                  | {m for m in ("audio", "score", "text") if DATASET.has([m])})
+    files = [str(feature_file(FEATURES, k)) for k in keys if not extractor(k).per_fold]
+    files += [str(feature_file(FEATURES, k, i, per_fold=True)) for k in keys if extractor(k).per_fold
+              for i in [None, *FOLDS]]
+    return {"summary": f"{RESULTS}/summary.csv", "clips": f"{FEATURES}/clips.csv",
+            "folds": [f"{FEATURES}/fold-{i}/clips.csv" for i in FOLDS], "features": files,
+            "fold_models": [f"{MODELS}/{name}/fold_models.pkl" for name in ASSIST_METHODS],
+            "judge": [f"{MODELS}/{name}/fold_models.pkl" for name in [ASSIST_JUDGE] if ASSIST_SKETCHES],
+            "media": [LAYOUT.interim_shard(m, shard) for m in ("audio", "video", "score") if DATASET.has([m])
+                      for shard in SHARDS],
+            "pairs": [LAYOUT.transfer_model(pair) for pair in ASSIST_PAIRS], "manifest": str(DATASET.manifest)}
+
+
+def assist_outputs():
+    if not ASSISTED:
+        return []
+    return [f"{RESULTS}/{name}" for name in ("assist.csv", "assist_reliability.png", "assist_mlflow_runs.json")]
+
+
 # Transcription runs on a preset (it knows the tempo its audio was rendered at) with audio and scores.
 TRANSCRIPTION = config["transcription"]
 TRANSCRIBED = DATASET.is_preset and DATASET.has(["audio", "score"])
@@ -335,6 +369,7 @@ def all_outputs():
     outputs += transfer_outputs()
     outputs += restyle_outputs()
     outputs += transcription_outputs()
+    outputs += assist_outputs()
     if DATASET.is_preset:
         outputs.append(LAYOUT.raw_version)
     return outputs

@@ -2,12 +2,13 @@
 # with the committed reference for the dataset (reference/<dataset>/) within a tolerance.
 
 REFERENCE_DIR = LAYOUT.reference(config["reproduce"]["reference_dir"])
-# transfer.csv only where the dataset has a pair of modalities to map; style_transfer.csv and
-# transcription.csv where they run.
+# transfer.csv only where the dataset has a pair of modalities to map; style_transfer.csv,
+# transcription.csv and assist.csv where they run.
 REFERENCE_TABLES = [f"{RESULTS}/summary.csv", f"{RESULTS}/significance.csv", f"{RESULTS}/robustness.csv"]
 REFERENCE_TABLES += [t for t in transfer_outputs() if Path(t).name == "transfer.csv"]
 REFERENCE_TABLES += [t for t in restyle_outputs() if Path(t).name == "style_transfer.csv"]
 REFERENCE_TABLES += [t for t in transcription_outputs() if Path(t).name == "transcription.csv"]
+REFERENCE_TABLES += [t for t in assist_outputs() if Path(t).name == "assist.csv"]
 if DATASET.is_paper:  # a reproduced paper's one table
     REFERENCE_TABLES = [f"{RESULTS}/paper_comparison.csv"]
 

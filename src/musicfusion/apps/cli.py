@@ -5,8 +5,9 @@
     musicfusion recommend --text "a slow chorale for organ" --json
     musicfusion restyle --clip chorale-0010 --to chinese_folk [--instrument flute] [--tempo 1.25] --out DIR
     musicfusion restyle --score my_tune.mid --to fiddle_tune [--operators scale,rhythm] --out DIR
+    musicfusion assist --video scene.mp4 [--text "lyrics"] [--audio take.wav] [--score tune.mid] --out DIR
 
-`manifest` builds a dataset's manifest from a folder of files; `recommend` and `restyle` run
+`manifest` builds a dataset's manifest from a folder of files; `recommend`, `restyle` and `assist` run
 from the project folder (where params.yaml is), after the workflow has run. A problem with the
 input prints one line to stderr and exits with status 2.
 """
@@ -136,6 +137,35 @@ def _run_restyle(args) -> int:
     return 0
 
 
+def _add_assist(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "assist", help="suggestions, references and a sketch to hear for a video, text, recording or score",
+        description="Read the query as the workflow reads a clip and write DIR/index.html: the style and "
+                    "instrument the best fusion method on validation suggests (its final model) and how far "
+                    "to trust it, the query's tempo, the library clips that sound closest to it, and a sketch "
+                    "(the best reference's notes moved to the suggestions, rendered to MIDI, WAV and video). "
+                    "Needs the workflow's outputs, final models included.")
+    parser.add_argument("--video", metavar="PATH", help="a video file")
+    parser.add_argument("--text", metavar="TEXT", help="a text: lyrics or a title")
+    parser.add_argument("--audio", metavar="PATH", help="an audio file (any format libsndfile reads)")
+    parser.add_argument("--score", metavar="PATH", help="a score file (MIDI, MusicXML, kern, ABC...)")
+    parser.add_argument("--top", type=_positive_int, metavar="K",
+                        help="how many reference clips (default: params.yaml assist.top)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write (new or empty)")
+    _add_project_options(parser)
+    parser.set_defaults(func=_run_assist)
+
+
+def _run_assist(args) -> int:
+    from musicfusion.apps.assist import AssistQuery, assist, format_summary
+
+    params_path, params = _project_params(args)
+    query = AssistQuery(video=args.video, text=args.text, audio=args.audio, score=args.score)
+    result = assist(params, query, args.out, root=params_path.resolve().parent, dataset=args.dataset, top=args.top)
+    print(format_summary(result))
+    return 0
+
+
 def _add_manifest(subparsers) -> None:
     from musicfusion.data.manifest_builder import DEFAULT_LABEL, DEFAULT_LAYOUT, LAYOUTS, MANIFEST_NAME
 
@@ -245,11 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_recommend(subparsers)
     _add_restyle(subparsers)
+    _add_assist(subparsers)
     _add_manifest(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from musicfusion.apps.assist import AssistError
     from musicfusion.apps.recommend import RecommendError
     from musicfusion.apps.restyle import RestyleError
     from musicfusion.plumbing.config import ConfigError
@@ -258,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (RecommendError, RestyleError, ConfigError, FileNotFoundError) as err:
+    except (AssistError, RecommendError, RestyleError, ConfigError, FileNotFoundError) as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
 

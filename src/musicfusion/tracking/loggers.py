@@ -50,7 +50,7 @@ DATASET_CREATED_TWICE = ("UNIQUE constraint failed: datasets", 'unique constrain
 # ``'trial'`` (the tuning trials, child runs of those), ``'transfer'``, ``'robustness'``, ``'paper'``
 # (a reproduced paper's learners).
 KIND_TAG = "kind"
-RUN_KINDS = ("fusion", "trial", "transfer", "robustness", "paper", "style_transfer", "transcription")
+RUN_KINDS = ("fusion", "trial", "transfer", "robustness", "paper", "style_transfer", "transcription", "assist")
 
 
 def kind_filter(kind: str) -> str:
@@ -428,6 +428,30 @@ def log_transcription_run(*, uri: str, experiment: str, table: Sequence[dict], s
             key={"kind": "transcription", "dataset": origin.dataset, "params_sha256": params_digest,
                  "dataset_sha256": origin.dataset_sha256},
             content=list(table), run_name="transcription", tags={**tags, KIND_TAG: "transcription"},
+            params=flatten("", params), metrics=metrics, artifacts=artifacts)
+
+    return _log_results(uri, experiment, origin, results())
+
+
+def log_assist_run(*, uri: str, experiment: str, table: Sequence[dict], params: dict, tags: dict,
+                   artifacts: list[str | Path], origin: RunOrigin) -> dict:
+    """One run of the evaluation of ``musicfusion assist`` (results/<dataset>/assist.csv), named ``assist``
+    and tagged ``kind=assist``: ``<part>.<task>.<query>.<metric>`` (value, interval and chance) for every
+    row; returns {"assist": run_id}."""
+    def results():
+        params_digest = tags.get("params_sha256") or params_sha256(params)
+        metrics = {}
+        for row in table:
+            for suffix, column in (("", "value"), ("_ci_low", "ci_low"), ("_ci_high", "ci_high"),
+                                   ("_chance", "chance")):
+                value = float(row[column])
+                if value == value:  # NaN (no interval, no chance figure) is left out
+                    metrics[metric_key(f"{row['part']}.{row['task']}.{row['query']}.{row['metric']}{suffix}")] = value
+        yield _ResultRun(
+            label="assist",
+            key={"kind": "assist", "dataset": origin.dataset, "params_sha256": params_digest,
+                 "dataset_sha256": origin.dataset_sha256},
+            content=list(table), run_name="assist", tags={**tags, KIND_TAG: "assist"},
             params=flatten("", params), metrics=metrics, artifacts=artifacts)
 
     return _log_results(uri, experiment, origin, results())

@@ -14,6 +14,7 @@ from musicfusion.tracking.loggers import (
     log_paper_runs,
     log_robustness_runs,
     log_style_transfer_runs,
+    log_assist_run,
     log_transcription_run,
 )
 from musicfusion.tracking.store import _get_or_create_experiment, experiment_id, init_store
@@ -111,10 +112,16 @@ def test_each_kind_filter_returns_only_that_kind(store, late_fusion, curve):
                                                                                float("nan")))]
     log_transcription_run(uri=uri, experiment=experiment, table=transcribed, scores=["f_measure"],
                           params={"onset_threshold": 0.6}, tags={"kind": "not-this"}, artifacts=[curve], origin=ORIGIN)
+    assisted = [{"part": "suggestion", "task": "style", "query": "video", "metric": "accuracy", "value": 0.7,
+                 "ci_low": 0.6, "ci_high": 0.8, "chance": 0.17, "n": 720},
+                {"part": "suggestion", "task": "style", "query": "video", "metric": "ece", "value": 0.09,
+                 "ci_low": float("nan"), "ci_high": float("nan"), "chance": float("nan"), "n": 720}]
+    log_assist_run(uri=uri, experiment=experiment, table=assisted, params={"top": 5}, tags={"kind": "not-this"},
+                   artifacts=[curve], origin=ORIGIN)
 
     assert kind_filter("fusion") == "tags.kind = 'fusion'"
     expected = {"fusion": 1, "trial": 6, "transfer": 2, "robustness": 2, "paper": 2, "style_transfer": 2,
-                "transcription": 1}
+                "transcription": 1, "assist": 1}
     assert set(RUN_KINDS) == set(expected)
     found = {kind: client.search_runs([exp_id], kind_filter(kind), max_results=1000) for kind in RUN_KINDS}
     for kind, runs in found.items():
@@ -137,6 +144,10 @@ def test_each_kind_filter_returns_only_that_kind(store, late_fusion, curve):
     assert transcription.metrics["instrument.organ.f_measure"] == 0.5
     assert "instrument.organ.f_measure_ci_low" not in transcription.metrics  # NaN: one clip has no interval
     assert transcription.params["onset_threshold"] == "0.6"
+    assisted_run = found["assist"][0].data
+    assert assisted_run.metrics["suggestion.style.video.accuracy"] == 0.7
+    assert assisted_run.metrics["suggestion.style.video.accuracy_chance"] == 0.17
+    assert "suggestion.style.video.ece_ci_low" not in assisted_run.metrics  # NaN: no interval
 
 
 def test_an_unknown_kind_has_no_filter():
