@@ -10,7 +10,7 @@ Each query modality goes through exactly the workflow's preprocessing and featur
   without it (a row of NaN), which every fusion method handles by design. How far to trust it: that method's
   top-label accuracy, confidence and calibration on the test folds (predictions.csv);
 - **tempo**, in pulses a minute, from what the query carries (:mod:`musicfusion.features.tempo`): the score's
-  notes, else onsets in the audio, else motion in the video; none from text;
+  notes at its own tempo, else onsets in the audio, else motion in the video; none from text;
 - **references**: the library clips whose sound best matches the query, through the cross-modal mapping of
   each query modality into the audio (``transfer`` models; the audio itself is compared directly, a score with
   the library's scores), the similarities averaged over the query's modalities;
@@ -211,9 +211,10 @@ def trust_sentence(predictions: pd.DataFrame, task: str, method: str, n_bins: in
             f"expect less")
 
 
-def query_tempo(media: dict, params: dict) -> tuple[float | None, str]:
+def query_tempo(media: dict, params: dict, score_seconds_per_quarter: float | None = None) -> tuple[float | None, str]:
     """(pulses a minute, where it was read) from the first of :data:`TEMPO_SOURCES` the query has, or
-    (None, why not)."""
+    (None, why not). A score's notes are timed by ``score_seconds_per_quarter`` (its own tempo), by default
+    the MIDI clock of the presets' scores."""
     from musicfusion.features import tempo
     from musicfusion.symbolic.render import SECONDS_PER_QUARTER
 
@@ -222,9 +223,8 @@ def query_tempo(media: dict, params: dict) -> tuple[float | None, str]:
         if modality not in media:
             continue
         if modality == "score":
-            # At the MIDI default of 120 quarter notes a minute, the presets' clock: a file's own tempo
-            # marking is not read.
-            value = tempo.tempo_from_score(media["score"], SECONDS_PER_QUARTER, settings["score"])
+            value = tempo.tempo_from_score(media["score"], score_seconds_per_quarter or SECONDS_PER_QUARTER,
+                                           settings["score"])
         elif modality == "audio":
             value = tempo.tempo_from_audio(media["audio"], params["preprocess"]["audio"]["sample_rate"],
                                            settings["audio"])
@@ -249,6 +249,19 @@ def cached_browser_video(source: Path, target: Path, cache: Path) -> Path:
         browser_video(source, kept)  # written atomically: a cache file is whole or absent
     shutil.copyfile(kept, target)
     return target
+
+
+def _score_tempo(path) -> float | None:
+    """A score file's seconds per quarter note from its own tempo (None: no score, or none readable)."""
+    from musicfusion.data.scores import seconds_per_quarter
+    from musicfusion.symbolic.render import SECONDS_PER_QUARTER
+
+    if path is None:
+        return None
+    try:
+        return seconds_per_quarter(path, SECONDS_PER_QUARTER)
+    except Exception:  # noqa: BLE001 - the notes were read already; a tempo music21 cannot read is the default
+        return None
 
 
 def similarities(query: np.ndarray, library: np.ndarray) -> np.ndarray:
@@ -357,7 +370,7 @@ def assist(params: dict, query: AssistQuery, out: str | Path, root: str | Path =
         order = np.argsort(-proba[0], kind="stable")
         suggestions[task] = [(str(classes[j]), float(proba[0, j])) for j in order]
         trust[task] = trust_sentence(predictions[name], task, name, int(settings["calibration_bins"]))
-    tempo, tempo_source = query_tempo(media, params)
+    tempo, tempo_source = query_tempo(media, params, _score_tempo(given.get("score")))
 
     # References: the library clips that sound most like the query.
     scores, why = {}, {}

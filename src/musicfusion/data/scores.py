@@ -260,3 +260,23 @@ def notes_to_stream(notes):
             element = chord.Chord(pitches, quarterLength=duration)
         part.insert(onset, element)
     return stream.Score([part])
+
+
+def seconds_per_quarter(path, default: float) -> float:
+    """How long a quarter note of a score file lasts, from its first tempo: a MIDI file's first set_tempo
+    event, another format's first metronome mark (music21); ``default`` when it states none (MIDI's own
+    default is 120 quarter notes a minute, 0.5 s)."""
+    path = Path(path)
+    if path.suffix.lower() in MIDI_SUFFIXES:
+        import mido
+
+        for message in mido.merge_tracks(mido.MidiFile(str(path)).tracks):
+            if message.type == "set_tempo":
+                return message.tempo / 1e6  # microseconds per quarter note
+        return float(default)
+    from music21 import converter
+
+    boundaries = converter.parse(path, forceSource=True).metronomeMarkBoundaries()
+    if not boundaries or boundaries[0][2] is None or boundaries[0][2].number is None:
+        return float(default)
+    return float(boundaries[0][2].secondsPerQuarter())

@@ -219,3 +219,23 @@ def test_notes_to_stream_keeps_overlaps_repeats_and_triplets():
 def test_notes_to_stream_refuses_what_is_not_a_note_array(bad, problem):
     with pytest.raises(ValueError, match=problem):
         notes_to_stream(bad)
+
+
+def test_a_score_files_own_tempo(tmp_path):
+    import mido
+
+    from musicfusion.data.scores import seconds_per_quarter
+
+    song = mido.MidiFile()
+    track = mido.MidiTrack()
+    song.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90)))
+    track.append(mido.Message("note_on", note=60, velocity=64, time=0))
+    track.append(mido.Message("note_off", note=60, time=480))
+    song.save(tmp_path / "at90.mid")
+    assert seconds_per_quarter(tmp_path / "at90.mid", 0.5) == pytest.approx(60 / 90, abs=1e-6)
+    (tmp_path / "at60.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nQ:1/4=60\nK:C\nCDEF|GABc|\n")
+    assert seconds_per_quarter(tmp_path / "at60.abc", 0.5) == pytest.approx(1.0)
+    song.tracks[0].pop(0)  # no tempo event: the default
+    song.save(tmp_path / "plain.mid")
+    assert seconds_per_quarter(tmp_path / "plain.mid", 0.25) == 0.25
