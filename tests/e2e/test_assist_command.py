@@ -45,7 +45,8 @@ def new_clip(project, params, tmp_path_factory) -> dict[str, Path]:
 
 
 def assist(project: Path, out: Path, *query: str) -> int:
-    return main(["assist", *query, "--out", str(out), "--params", str(project / "params.yaml"), "--dataset", "tiny"])
+    # The query last: a --dataset in it overrides the tiny run's.
+    return main(["assist", "--out", str(out), "--params", str(project / "params.yaml"), "--dataset", "tiny", *query])
 
 
 def suggestions(out: Path) -> pd.DataFrame:

@@ -31,7 +31,7 @@ MLFLOW = Path(sys.executable).with_name("mlflow")
 # (a late fusion of scikit-learn learners, a JAX network): each method job logs 100 trial runs,
 # about 300 requests, so all twelve took 90 s on 2 cores where these take a third of it.
 SERVED_METHODS = ("late_fusion", "mlp_multitask")
-SERVED_JOBS = ("track_robustness", "track_transfer", "track_style_transfer", "track_transcription",
+SERVED_JOBS = ("track_robustness", "track_transfer", "track_style_transfer", "track_transcription", "track_assist",
                *(f"results/tiny/methods/{m}/mlflow_runs.json" for m in SERVED_METHODS))
 
 
@@ -195,7 +195,7 @@ def test_the_workflow_logs_every_run_to_the_server_as_the_local_store_has_it(ser
     print(f"server start {server.start_seconds:.1f} s, tracking jobs {seconds:.1f} s")
     n_pairs = len(params["transfer"]["pairs"])
     assert ran == Counter({"track": len(SERVED_METHODS), "track_transfer": n_pairs, "track_robustness": 1,
-                           "track_style_transfer": 1, "track_transcription": 1, "all": 1}), ran
+                           "track_style_transfer": 1, "track_transcription": 1, "track_assist": 1, "all": 1}), ran
     served = MlflowClient(tracking_uri=server.uri)
     local = MlflowClient(tracking_uri=f"sqlite:///{work / 'mlflow.db'}")
     name = params["tracking"]["experiment"]
@@ -215,7 +215,7 @@ def test_the_workflow_logs_every_run_to_the_server_as_the_local_store_has_it(ser
                      "transfer": n_pairs * len(params["transfer"]["methods"]),
                      # one per operator set and one per control (instrument, tempo)
                      "style_transfer": len(params["style_transfer"]["operator_sets"]) + 2,
-                     "transcription": 1}
+                     "transcription": 1, "assist": 1}
     for run_name, run in runs.items():
         twin = expected[run_name]
         assert run.info.status == "FINISHED", run_name

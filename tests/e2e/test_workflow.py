@@ -156,10 +156,12 @@ def test_changing_one_method_reruns_only_that_method(project):
     try:
         out = snakemake(project, "-n", "--quiet", "rules").stdout
         # The method's own jobs (its fold models and final model), then the tables across methods (and their
-        # provenance record), and the style transfers, which late_fusion judges.
+        # provenance record), the style transfers, which late_fusion judges, and the evaluation of assist,
+        # which may choose it.
         assert planned_jobs(project) == {"train", "final_model", "evaluate", "track", "robustness", "summarize",
                                          "compare", "summarize_robustness", "track_robustness", "provenance", "all",
-                                         "restyle_clips", "style_transfer", "track_style_transfer"}
+                                         "restyle_clips", "style_transfer", "track_style_transfer", "assist_eval",
+                                         "track_assist"}
         dry = snakemake(project, "-n").stdout
         assert "method=late_fusion" in dry and "method=early_fusion" not in dry, out
     finally:

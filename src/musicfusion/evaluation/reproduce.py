@@ -14,7 +14,7 @@ KEYS = {"summary.csv": ["method", "task"], "significance.csv": ["task", "compari
         "robustness.csv": ["method", "task", "perturbation", "modality", "level"],
         "paper_comparison.csv": ["learner"],
         "style_transfer.csv": ["kind", "operator_set", "judge", "task", "source_style", "target"],
-        "transcription.csv": ["group_by", "group"]}
+        "transcription.csv": ["group_by", "group"], "assist.csv": ["part", "task", "query", "metric"]}
 
 
 def compare_tables(fresh_path: str | Path, reference_path: str | Path, tolerance: float) -> list[str]:
