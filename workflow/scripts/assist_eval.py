@@ -19,11 +19,9 @@ from musicfusion.evaluation import assist as table
 from musicfusion.evaluation.calibration import confidence_table
 from musicfusion.evaluation.plots import reliability_diagram, save_png
 from musicfusion.features.matrices import load_features
-from musicfusion.features.shards import split_ragged
+from musicfusion.features.shards import clips_by_id
 from musicfusion.plumbing.files import load_npz, load_pickle, read_table, write_csv
 from musicfusion.plumbing.scriptlog import log_to
-
-MEDIA = {"audio": "audio", "video": "frames", "score": "notes"}
 
 with log_to(snakemake.log[0]):
     params, settings = snakemake.params, snakemake.params.assist["evaluation"]
@@ -41,13 +39,8 @@ with log_to(snakemake.log[0]):
 
     manifest = read_table(snakemake.input.manifest).set_index("clip_id")
     if "pulse_bpm" in manifest.columns:
-        media = {}
-        for path in snakemake.input.media:
-            modality = Path(path).parent.name
-            shard = load_npz(path)
-            pieces = (split_ragged(shard[MEDIA[modality]], shard["lengths"]) if modality != "video"
-                      else split_ragged(shard["frames"], shard["lengths"]))
-            media.setdefault(modality, {}).update(zip(shard["clip_ids"], pieces))
+        media = {m: clips_by_id((load_npz(path) for path in snakemake.input.media if Path(path).parent.name == m), m)
+                 for m in ("audio", "video", "score") if m in params.modalities}
         truth = pd.to_numeric(manifest["pulse_bpm"]).to_dict()
         estimates = tempo_estimates(media, truth, {"preprocess": params.preprocess, "assist": params.assist})
         rows += table.tempo_rows(estimates, settings["tempo_tolerances"], params.confidence)
@@ -71,11 +64,8 @@ with log_to(snakemake.log[0]):
         judge_keys = params.methods[params.judge]["modalities"]
         folds_X = {fold: load_features(feature_dir, sorted(set(methods[suggest]["modalities"]) | set(judge_keys)),
                                        fold, complete=False) for fold in needed}
-        notes_of = {}
-        for path in snakemake.input.media:
-            if Path(path).parent.name == "score":
-                shard = load_npz(path)
-                notes_of.update(zip(shard["clip_ids"], split_ragged(shard["notes"], shard["lengths"])))
+        notes_of = clips_by_id((load_npz(path) for path in snakemake.input.media if Path(path).parent.name == "score"),
+                               "score")
         agreement = sketch_agreement(
             sample=sample, fold_tables=fold_tables, folds_X=folds_X,
             suggest=(suggest, methods[suggest]["modalities"]), fold_models=fold_models | {

@@ -8,17 +8,14 @@ import numpy as np
 from musicfusion.apps.restyle import Judge, restyle_style
 from musicfusion.crossmodal.experiment import load_bundle
 from musicfusion.features.matrices import load_features
-from musicfusion.features.shards import split_ragged
+from musicfusion.features.shards import clips_by_id
 from musicfusion.plumbing.files import load_npz, load_pickle, read_table, write_csv
 from musicfusion.plumbing.scriptlog import log_to
 
 with log_to(snakemake.log[0]):
     params, inputs = snakemake.params, snakemake.input
     feature_dir = Path(inputs.clips).parent
-    notes_of = {}
-    for path in inputs.notes:
-        shard = load_npz(path)
-        notes_of.update(zip(shard["clip_ids"], split_ragged(shard["notes"], shard["lengths"])))
+    notes_of = clips_by_id((load_npz(path) for path in inputs.notes), "score")
     manifest = read_table(inputs.manifest)
     judges = [Judge(name, tuple(modalities), load_pickle(path))
               for (name, modalities), path in zip(params.judges.items(), inputs.fold_models)]

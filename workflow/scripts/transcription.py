@@ -4,7 +4,7 @@ against the notes each was rendered from."""
 from musicfusion.crossmodal.transcription import reference_notes, transcribe_and_score
 from musicfusion.data.clip_table import has_modality
 from musicfusion.evaluation.transcription import summarize
-from musicfusion.features.shards import split_ragged
+from musicfusion.features.shards import clips_by_id
 from musicfusion.plumbing.files import load_npz, read_table, write_csv
 from musicfusion.plumbing.scriptlog import log_to
 from musicfusion.symbolic.render import SECONDS_PER_QUARTER
@@ -15,12 +15,8 @@ with log_to(snakemake.log[0]):
     # The dataset's own test clips that have both the audio and the notes it was rendered from.
     wanted = clips[(clips["split"] == params.split).to_numpy() & has_modality(clips, "audio")
                    & has_modality(clips, "score")]
-    audio, notes = {}, {}
-    for audio_path, score_path in zip(snakemake.input.audio, snakemake.input.score):
-        shard = load_npz(audio_path)
-        audio.update(zip(shard["clip_ids"], split_ragged(shard["audio"], shard["lengths"])))
-        shard = load_npz(score_path)
-        notes.update(zip(shard["clip_ids"], split_ragged(shard["notes"], shard["lengths"])))
+    audio = clips_by_id((load_npz(path) for path in snakemake.input.audio), "audio")
+    notes = clips_by_id((load_npz(path) for path in snakemake.input.score), "score")
     ids = [clip_id for clip_id in wanted["clip_id"] if clip_id in audio and clip_id in notes]
     # The presets render each clip's notes at the MIDI files' own tempo, from time 0.
     per_clip = transcribe_and_score(ids, [audio[i] for i in ids], params.sample_rate,

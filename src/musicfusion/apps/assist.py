@@ -30,7 +30,6 @@ import hashlib
 import math
 import os
 import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -137,11 +136,9 @@ def load_query_media(modality: str, path, params: dict):
 
 def media_features(key: str, media, params: dict) -> np.ndarray:
     """Feature set ``key`` (1, d) of one decoded query, by the extractor the workflow uses."""
-    from musicfusion.features.registry import extractor, feature_settings
+    from musicfusion.features.shards import extract_clip
 
-    rates = {"sample_rate": params["preprocess"]["audio"]["sample_rate"], "fps": params["preprocess"]["video"]["fps"]}
-    X, _ = extractor(key).extract([media], feature_settings(key, params["features"]), rates)
-    return np.asarray(X, dtype=np.float64)
+    return np.asarray(extract_clip(key, media, params["features"], params["preprocess"]), dtype=np.float64)
 
 
 def text_features(text: str, params: dict, vectorizer_path: Path) -> np.ndarray:
@@ -264,19 +261,41 @@ def _score_tempo(path) -> float | None:
         return None
 
 
+def reference_similarities(query_X: dict, library_X: dict, pairs: dict, target: str = TARGET) -> dict:
+    """{query modality: (n_queries, n_library) similarities} by which references are ranked: a modality of
+    ``pairs`` (its transfer bundle into ``target``: video, text) through the best mapping on validation, cosine
+    in its space; audio and score against the library's own, standardised with the library's mean and spread,
+    cosine. A query row or library row of NaN (absent) gives NaN."""
+    found = {}
+    for m, Q in query_X.items():
+        Q = np.asarray(Q, dtype=np.float64)
+        if m in pairs:
+            mapping = pairs[m]["mappings"][pairs[m]["best_on_validation"]]
+            library = library_X[target]
+            have = ~np.isnan(library).any(axis=1)
+            gallery, embed = mapping.embed_target(library[have]), mapping.embed_source
+        else:
+            library = library_X[m]
+            mean, std = np.nanmean(library, axis=0), np.nanstd(library, axis=0)
+            std[~(std > 0)] = 1.0  # a constant column is scaled by 1
+            have = np.ones(len(library), dtype=bool)
+            gallery = (library - mean) / std
+
+            def embed(rows, mean=mean, std=std):
+                return (rows - mean) / std
+        block = np.full((len(Q), len(library)), np.nan)
+        if have.any():
+            for i in np.flatnonzero(~np.isnan(Q).any(axis=1)):
+                block[i, have] = similarities(embed(Q[i:i + 1]), gallery)
+        found[m] = block
+    return found
+
+
 def similarities(query: np.ndarray, library: np.ndarray) -> np.ndarray:
     """Cosine similarity (n_library,) of a query row and library rows (NaN for a library row of NaN)."""
     norms = np.linalg.norm(library, axis=1) * np.linalg.norm(query)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (library @ query.ravel()) / norms
-
-
-def standardised(query: np.ndarray, library: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both z-scored with the library's mean and spread (a constant column scaled by 1)."""
-    mean = np.nanmean(library, axis=0)
-    std = np.nanstd(library, axis=0)
-    std[~(std > 0)] = 1.0
-    return (query - mean) / std, (library - mean) / std
 
 
 # --- the run ----------------------------------------------------------------------------------------------------
@@ -304,9 +323,8 @@ def assist(params: dict, query: AssistQuery, out: str | Path, root: str | Path =
     from musicfusion.apps.restyle import probabilities
     from musicfusion.crossmodal.experiment import load_bundle
     from musicfusion.features.matrices import load_features, modality_file
-    from musicfusion.features.shards import split_ragged
     from musicfusion.plumbing.config import ConfigError, resolve_dataset, resolve_methods
-    from musicfusion.plumbing.files import load_npz, load_pickle, read_table, write_csv
+    from musicfusion.plumbing.files import atomic_folder, load_npz, load_pickle, read_table, write_csv
     from musicfusion.plumbing.paths import Layout
 
     settings = params["assist"]
@@ -373,20 +391,11 @@ def assist(params: dict, query: AssistQuery, out: str | Path, root: str | Path =
     tempo, tempo_source = query_tempo(media, params, _score_tempo(given.get("score")))
 
     # References: the library clips that sound most like the query.
-    scores, why = {}, {}
-    for m in given:
-        if m in ("audio", "score"):
-            q, lib = standardised(X_query[m], library[m])
-            scores[m] = similarities(q, lib)
-            why[m] = f"its {m} is near yours"
-            continue
-        pair = pairs[m]
-        mapping = pair["mappings"][pair["best_on_validation"]]
-        have = ~np.isnan(library[TARGET]).any(axis=1)
-        mapped = np.full(len(clips), np.nan)
-        mapped[have] = similarities(mapping.embed_source(X_query[m]), mapping.embed_target(library[TARGET][have]))
-        scores[m] = mapped
-        why[m] = f"its audio is near your {m} through the {m}\u2192audio mapping ({pair['best_on_validation']})"
+    scores = {m: block[0] for m, block in reference_similarities({m: X_query[m] for m in given}, library,
+                                                                  pairs).items()}
+    why = {m: f"its {m} is near yours" if m not in pairs else
+           f"its audio is near your {m} through the {m}\u2192audio mapping ({pairs[m]['best_on_validation']})"
+           for m in given}
     combined = np.nanmean(np.vstack(list(scores.values())), axis=0)
     ranked = [int(i) for i in np.argsort(-np.nan_to_num(combined, nan=-np.inf), kind="stable")
               if np.isfinite(combined[i])][:top]
@@ -396,9 +405,7 @@ def assist(params: dict, query: AssistQuery, out: str | Path, root: str | Path =
     refs["why"] = ["; ".join(f"{why[m]} ({scores[m][i]:.{DECIMALS}f})" for m in scores if np.isfinite(scores[m][i]))
                    for i in ranked]
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as work:
         (work / REFERENCES_DIR).mkdir()
         page_refs, videos = [], []
         raw_root = Path(layout.manifest).parent
@@ -423,8 +430,7 @@ def assist(params: dict, query: AssistQuery, out: str | Path, root: str | Path =
         cache = Path(layout.features).parent / BROWSER_VIDEO_CACHE
         with ThreadPoolExecutor(max_workers=max(1, min(len(videos), os.cpu_count() or 1))) as pool:
             encoded = [pool.submit(cached_browser_video, source, target, cache) for source, target in videos]
-            sketch, sketch_text = _sketch(params, spec, refs, suggestions, tempo, manifest, work, split_ragged,
-                                          load_npz, layout, clips)
+            sketch, sketch_text = _sketch(params, spec, refs, suggestions, tempo, manifest, work, layout, clips)
             if sketch is not None and sketch.video:
                 browser_video(work / sketch.video, work / f"{SKETCH}{BROWSER_VIDEO_SUFFIX}")
                 sketch = Sketch(sketch.description, sketch.audio, f"{SKETCH}{BROWSER_VIDEO_SUFFIX}", sketch.midi)
@@ -439,21 +445,12 @@ def assist(params: dict, query: AssistQuery, out: str | Path, root: str | Path =
                               tempo_source=tempo_source, references=page_refs, sketch=sketch,
                               notes=[f"dataset {spec.name}; suggestions by " + ", ".join(
                                   f"{methods[t]} ({t})" for t in methods)]), work)
-        if out.is_dir():
-            out.rmdir()  # empty (checked above)
-        umask = os.umask(0)
-        os.umask(umask)
-        work.chmod(0o777 & ~umask)
-        os.rename(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     files = tuple(sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()))
     return Assisted(spec.name, {m: str(v) for m, v in given.items()}, suggestions, methods, trust, tempo,
                     tempo_source, refs, sketch_text, out, files, time.perf_counter() - started)
 
 
-def _sketch(params, spec, refs, suggestions, tempo, manifest, work, split_ragged, load_npz, layout, clips):
+def _sketch(params, spec, refs, suggestions, tempo, manifest, work, layout, clips):
     """(the page's Sketch, a sentence) for the best reference with notes, or (None, why there is none)."""
     from musicfusion.apps.assist_page import Sketch
     from musicfusion.apps.restyle import (
@@ -465,16 +462,15 @@ def _sketch(params, spec, refs, suggestions, tempo, manifest, work, split_ragged
         style_profiles,
         transferred_notes,
     )
+    from musicfusion.features.shards import clips_by_id
     from musicfusion.plumbing.config import collect_settings
+    from musicfusion.plumbing.files import load_npz
     from musicfusion.symbolic.render import note_events, render_clip
 
     if not spec.is_preset or "score" not in spec.modalities:
         return None, "no sketch: rendering one needs a preset with scores (its soundfont, video and clip length)"
     shards = sorted(Path(layout.interim_shard("score", "000")).parent.glob("shard-*.npz"))
-    notes_of = {}
-    for path in shards:
-        shard = load_npz(path)
-        notes_of.update(zip(shard["clip_ids"], split_ragged(shard["notes"], shard["lengths"])))
+    notes_of = clips_by_id((load_npz(path) for path in shards), "score")
     candidates = [c for c in refs["clip_id"] if c in notes_of and c in manifest.index]
     if not candidates:
         return None, "no sketch: no reference has notes"

@@ -15,13 +15,14 @@ Held-out clips are the queries, with one modality at a time (those the dataset h
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from musicfusion import MODALITIES, modality_of
-from musicfusion.apps.assist import best_fusion_methods, similarities, standardised
+from musicfusion.apps.assist import best_fusion_methods, reference_similarities
 
 ALL = "all"  # the query with every modality the dataset has
 TEST, LIBRARY_SPLITS = "test", ("train", "validation")
@@ -95,35 +96,12 @@ def tempo_estimates(media: Mapping[str, Mapping[str, object]], truth: Mapping[st
 
 def reference_scores(query_X: Mapping[str, np.ndarray], library_X: Mapping[str, np.ndarray], pairs: Mapping,
                      target: str) -> np.ndarray:
-    """(n_queries, n_library) similarities, averaged over the query's modalities, as ``assist`` ranks
-    references: ``pairs`` maps a modality to its transfer bundle into ``target`` (video, text); audio and
-    score are compared with the library's own (standardised, cosine)."""
-    parts = []
-    for m, Q in query_X.items():
-        if m in pairs:
-            bundle = pairs[m]
-            mapping = bundle["mappings"][bundle["best_on_validation"]]
-            library = library_X[target]
-            have = ~np.isnan(library).any(axis=1)
-            gallery = mapping.embed_target(library[have]) if have.any() else np.zeros((0, 1))
-            block = np.full((len(Q), len(library)), np.nan)
-            for i, row in enumerate(Q):
-                if not np.isnan(row).any():
-                    block[i, have] = similarities(mapping.embed_source(row[None, :]), gallery)
-        else:
-            library = library_X[m]
-            block = np.full((len(Q), len(library)), np.nan)
-            for i, row in enumerate(Q):
-                if not np.isnan(row).any():
-                    q, lib = standardised(row[None, :], library)
-                    block[i] = similarities(q, lib)
-        parts.append(block)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a pair with no score in any modality stays NaN
-            return np.nanmean(np.stack(parts), axis=0)
+    """(n_queries, n_library) similarities averaged over the query's modalities, as ``assist`` ranks references
+    (:func:`musicfusion.apps.assist.reference_similarities`); NaN where no modality gives one."""
+    blocks = np.stack(list(reference_similarities(query_X, library_X, pairs, target).values()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a pair with no similarity in any modality stays NaN
+        return np.nanmean(blocks, axis=0)
 
 
 def reference_ranks(X: Mapping[str, np.ndarray], clips: pd.DataFrame, pairs: Mapping, target: str,

@@ -91,7 +91,7 @@ def video_query_features(path: str | Path, params: dict) -> np.ndarray:
     real length up to ``preprocess.max_seconds``, too short only below what the run's video
     feature sets describe (or the optional floor ``preprocess.min_seconds``)."""
     from musicfusion.data.preprocess import BadClipError, clip_limits, extractor_minimums, load_video
-    from musicfusion.features.registry import extractor, feature_settings
+    from musicfusion.features.shards import extract_clip
 
     path = Path(path)
     if not path.is_file():
@@ -106,9 +106,7 @@ def video_query_features(path: str | Path, params: dict) -> np.ndarray:
     except BadClipError as err:
         raise RecommendError(f"{err.path}: {err.problem}") from None
     # The video's own feature set, by the extractor the workflow registers for it.
-    rates = {"sample_rate": params["preprocess"]["audio"]["sample_rate"], "fps": params["preprocess"]["video"]["fps"]}
-    X, _ = extractor("video").extract([frames], feature_settings("video", params["features"]), rates)
-    return X
+    return extract_clip("video", frames, params["features"], params["preprocess"])
 
 
 def text_query_features(query: str, params: dict, vectorizer_path: Path) -> np.ndarray:

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -306,8 +304,8 @@ def restyle_request(params: dict, request: RestyleRequest, out: str | Path, root
     (a new or empty folder) and return what was done. ``root`` is the project folder; ``dataset`` overrides
     params.yaml's ``dataset``."""
     from musicfusion.features.matrices import load_features, modality_file
-    from musicfusion.features.shards import split_ragged
-    from musicfusion.plumbing.files import load_npz, load_pickle, read_table, write_csv
+    from musicfusion.features.shards import clips_by_id
+    from musicfusion.plumbing.files import atomic_folder, load_npz, load_pickle, read_table, write_csv
 
     root, out = Path(root), Path(out)
     spec = _style_transfer_dataset(params, dataset)
@@ -342,10 +340,7 @@ def restyle_request(params: dict, request: RestyleRequest, out: str | Path, root
     if request.target not in styles:
         raise RestyleError(f"unknown style {request.target!r}; the styles of dataset {spec.name!r}: "
                            f"{', '.join(styles)}")
-    notes_of = {}
-    for path in shards:
-        shard = _read(load_npz, path, spec.name)
-        notes_of.update(zip(shard["clip_ids"], split_ragged(shard["notes"], shard["lengths"])))
+    notes_of = clips_by_id((_read(load_npz, path, spec.name) for path in shards), "score")
     fold_tables = [_read(read_table, path, spec.name) for path in fold_files]
 
     remarks = []
@@ -406,9 +401,7 @@ def restyle_request(params: dict, request: RestyleRequest, out: str | Path, root
         if not len(rows):
             raise WorkflowNotRunError(f"{fold_files[source.fold]} has no clip {source.clip_id}; {run_hint(spec.name)}")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as work:
         names = [RESTYLED] if source.clip_id else [ORIGINAL, RESTYLED]
         rendered = _render(names, {RESTYLED: restyled, ORIGINAL: (source_notes, source.program)}, render,
                            clip_seconds, params, work)
@@ -425,15 +418,6 @@ def restyle_request(params: dict, request: RestyleRequest, out: str | Path, root
         after = {**before, **{m: rendered[m].loc[[RESTYLED]].to_numpy() for m in RENDERED if m in modalities}}
         table = _judge(models, methods, before, after, source, request.target, spec.tasks)
         write_csv(work / PROBABILITIES, table)
-        if out.is_dir():
-            out.rmdir()  # empty (checked above): one that filled since makes this fail rather than be replaced
-        umask = os.umask(0)
-        os.umask(umask)
-        work.chmod(0o777 & ~umask)  # a folder as mkdir makes it (mkdtemp's is private to its owner)
-        os.rename(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     files = tuple(f"{name}.{ext}" for name in names for ext in MEDIA_EXTENSIONS) + (PROBABILITIES,)
     return Restyled(spec.name, source.name, source.clip_id is None, source.style, source.instrument, request.target,
                     operators, instrument, tempo, source.fold, profile_clips,

@@ -206,6 +206,12 @@ def score_transcription(reference: np.ndarray, estimate: np.ndarray) -> dict:
     return out
 
 
+def transcribe(signal: np.ndarray, sample_rate: int, settings: dict) -> np.ndarray:
+    """One clip's notes (rows onset_s, offset_s, midi) as basic-pitch hears its audio."""
+    acts = activations(signal, sample_rate)
+    return notes_from_activations(acts["note"], acts["onset"], settings)
+
+
 def transcribe_and_score(clip_ids: list[str], clips_audio: list[np.ndarray], sample_rate: int,
                          reference_rows_per_clip: list[np.ndarray], settings: dict | None = None) -> pd.DataFrame:
     """Transcribe each clip's audio with basic-pitch and score it against its reference notes
@@ -218,8 +224,7 @@ def transcribe_and_score(clip_ids: list[str], clips_audio: list[np.ndarray], sam
     rows = []
     for clip_id, signal, reference in zip(clip_ids, clips_audio, reference_rows_per_clip):
         start = time.perf_counter()
-        acts = activations(signal, sample_rate)
-        estimate = notes_from_activations(acts["note"], acts["onset"], settings)
+        estimate = transcribe(signal, sample_rate, settings)
         seconds = time.perf_counter() - start
         rows.append({"clip_id": clip_id, **score_transcription(reference, estimate), "seconds": seconds})
     return pd.DataFrame(rows, columns=["clip_id", *SCORE_KEYS, "seconds"])
@@ -244,8 +249,7 @@ def derived_scores(clip_ids, clips_audio, sample_rate: int, settings: dict, min_
     settings = check_settings(settings)
     kept, notes, lengths, absent = [], [], [], []
     for clip_id, signal in zip(clip_ids, clips_audio):
-        acts = activations(signal, sample_rate)
-        rows = score_rows(notes_from_activations(acts["note"], acts["onset"], settings), seconds_per_quarter)
+        rows = score_rows(transcribe(signal, sample_rate, settings), seconds_per_quarter)
         if len(rows) < min_notes:
             absent.append(str(clip_id))
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from musicfusion.features.registry import extractor, per_shard
+from musicfusion.features.registry import extractor, feature_settings, per_shard
 
 
 def split_ragged(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
@@ -27,6 +27,22 @@ def shard_clips(shard: dict, modality: str) -> list:
     length), or a text."""
     media = shard[extractor(modality).media]
     return split_ragged(media, shard["lengths"]) if "lengths" in shard else list(media)
+
+
+def clips_by_id(shards, modality: str) -> dict:
+    """{clip id: its media} over interim shards (their npz contents) of ``modality``."""
+    found = {}
+    for shard in shards:
+        found.update(zip(shard["clip_ids"], shard_clips(shard, modality)))
+    return found
+
+
+def extract_clip(key: str, media, features: dict, preprocess: dict) -> np.ndarray:
+    """Feature set ``key`` (1, d) of one decoded clip, such as a query read by the workflow's loaders: the
+    extractor and settings :func:`extract_shard` uses, at the preprocessed sample and frame rates."""
+    rates = _rates(preprocess["audio"]["sample_rate"], preprocess["video"]["fps"])
+    X, _ = extractor(key).extract([media], feature_settings(key, features), rates)
+    return X
 
 
 def one_clip_shards(modality: str, shard: dict):

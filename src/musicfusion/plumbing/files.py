@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import pickle
+import shutil
 import struct
 import tempfile
 import zipfile
@@ -44,6 +45,26 @@ def atomic_path(path: str | Path, suffix: str | None = None):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str | Path):
+    """Yield a new temporary folder beside ``out`` (a new or empty folder) to fill; when the block ends, it
+    becomes ``out`` in one rename, so ``out`` holds every file or none. An exception removes it instead."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield work
+        if out.is_dir():
+            out.rmdir()  # empty: one that filled meanwhile makes this fail rather than be replaced
+        umask = os.umask(0)
+        os.umask(umask)
+        work.chmod(0o777 & ~umask)  # a folder as mkdir makes it (mkdtemp's is private to its owner)
+        os.rename(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicfusion.features.shards import extract_control_shard, extract_shard, gather
+from musicfusion.features.shards import clips_by_id, extract_control_shard, extract_shard, gather
 
 from clip_cases import TEXT_PARAMS
 
@@ -57,3 +57,12 @@ def test_extract_control_shard_gives_named_controls_per_clip():
     assert empty["X"].shape == (0, 0)
     with pytest.raises(ValueError, match="no feature set .lyrics."):
         extract_control_shard("lyrics", shard, {}, 22050, 5)
+
+
+def test_clips_by_id_gathers_every_shards_clips():
+    shards = [{"clip_ids": np.array(["a", "b"]), "notes": np.arange(9.0).reshape(3, 3), "lengths": np.array([1, 2])},
+              {"clip_ids": np.array(["c"]), "notes": np.ones((2, 3)), "lengths": np.array([2])}]
+    found = clips_by_id(shards, "score")
+    assert list(found) == ["a", "b", "c"]
+    np.testing.assert_array_equal(found["b"], np.arange(3.0, 9.0).reshape(2, 3))
+    assert found["c"].shape == (2, 3)

@@ -8,6 +8,7 @@ import pytest
 
 from musicfusion.plumbing.files import (
     CorruptFileError,
+    atomic_folder,
     atomic_path,
     load_npz,
     load_pickle,
@@ -169,3 +170,17 @@ def test_a_spool_of_pieces_is_stored_as_their_concatenation(tmp_path):
     save_npz(tmp_path / "s.npz", frames=spool)
     spool.close()
     np.testing.assert_array_equal(load_npz(tmp_path / "s.npz")["frames"], np.concatenate(pieces))
+
+
+def test_an_atomic_folder_is_whole_or_absent(tmp_path):
+    out = tmp_path / "answer"
+    with pytest.raises(RuntimeError):
+        with atomic_folder(out) as work:
+            (work / "half.txt").write_text("x")
+            raise RuntimeError("stopped halfway")
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing under its name, no temporary left
+    out.mkdir()  # an empty folder given is filled in one rename
+    with atomic_folder(out) as work:
+        (work / "whole.txt").write_text("x")
+        assert not (out / "whole.txt").exists()
+    assert [p.name for p in out.iterdir()] == ["whole.txt"] and list(tmp_path.iterdir()) == [out]
