@@ -26,6 +26,7 @@ import pandas as pd
 
 from musicfusion import MODALITIES
 from musicfusion.evaluation.metrics import score
+from musicfusion.evaluation.stats import corrected_resampled_t
 from musicfusion.features.matrices import load_features
 from musicfusion.features.pitch_cnn import summary_columns
 from musicfusion.features.text import fit_on_split
@@ -40,11 +41,35 @@ PITCH = "audio.pitch_cnn"
 
 
 def validation_score(spec: MethodSpec, tasks: list[str], X: dict, clips: pd.DataFrame, seed: int,
-                     tuning: Tuning) -> dict:
-    """The method's validation score per task on one fold (its chosen configuration's)."""
+                     tuning: Tuning) -> tuple[dict, float]:
+    """The method's validation score per task on one fold (its chosen configuration's), and the
+    fold's n_validation / n_train (the corrected t's ratio)."""
     table = fit_fold(spec, tasks, X, clips, seed, tuning, test=False).predictions
     table = table[(table["split"] == "validation") & (table["configuration"] == "tuned")]
-    return {task: score(tuning.selection_metric, g["true"], g["predicted"]) for task, g in table.groupby("task")}
+    ratio = (clips["split"] == "validation").sum() / (clips["split"] == "train").sum()
+    return ({task: score(tuning.selection_metric, g["true"], g["predicted"]) for task, g in table.groupby("task")},
+            float(ratio))
+
+
+def paired_tests(rows: pd.DataFrame, metric: str, confidence: float) -> pd.DataFrame:
+    """Each option against its choice's params.yaml option, on the same validation folds: the mean
+    paired difference, its corrected interval and raw p (Nadeau-Bengio; a handful of comparisons,
+    so read them as guidance for a design choice, not as findings)."""
+    out = []
+    for (choice, method, task), group in rows.groupby(["choice", "method", "task"], sort=False):
+        options = group.pivot(index="fold", columns="option", values=metric)
+        ratios = group.pivot(index="fold", columns="option", values="ratio")
+        chosen = [o for o in options.columns if "(params)" in o]
+        for option in options.columns:
+            if not chosen or option == chosen[0]:
+                continue
+            test = corrected_resampled_t(options[option] - options[chosen[0]], float(ratios[option].mean()),
+                                         confidence)
+            out.append({"choice": choice, "method": method, "task": task, "option": option,
+                        "against": chosen[0], "difference": round(test["mean"], 3),
+                        "ci_low": round(test["ci_low"], 3), "ci_high": round(test["ci_high"], 3),
+                        "p_raw": round(test["p_value"], 4)})
+    return pd.DataFrame(out)
 
 
 def main() -> None:
@@ -53,6 +78,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--choices", nargs="+", choices=CHOICES, default=list(CHOICES))
     parser.add_argument("--folds", type=int, default=None, help="score the first N folds only (default: all)")
+    parser.add_argument("--out", default=None, help="also write every fold's score to this CSV")
     args = parser.parse_args()
     params = load_params(args.params)
     tasks, seed, metric = params["tasks"], params["seed"], params["evaluate"]["selection_metric"]
@@ -104,14 +130,21 @@ def main() -> None:
                 kept = [pitch.index(c) for s in method.pop("summaries") for c in columns[s]]
                 inputs = {**X, PITCH: X[PITCH][:, kept]}
             spec = parse_method(method, params["learners"])
-            for task, value in validation_score(spec, tasks, inputs, clips, seed, tuning).items():
+            scores, ratio = validation_score(spec, tasks, inputs, clips, seed, tuning)
+            for task, value in scores.items():
                 rows.append({"choice": choice, "method": method_name, "option": option, "task": task,
-                             "fold": fold, metric: value})
-    table = pd.DataFrame(rows).groupby(["choice", "method", "option", "task"], sort=False)[metric]
-    summary = table.agg(["mean", "std"]).round(3).reset_index()
+                             "fold": fold, metric: value, "ratio": ratio})
+    rows = pd.DataFrame(rows)
+    if args.out:
+        rows.to_csv(args.out, index=False)
+    summary = rows.groupby(["choice", "method", "option", "task"], sort=False)[metric].agg(["mean", "std"])
+    summary = summary.round(3).reset_index()
     summary["folds"] = n_folds
     print(f"validation {metric}, mean and std over {n_folds} folds (test folds never read)")
     print(summary.to_string(index=False))
+    if n_folds > 1:
+        print(f"\neach option minus the params.yaml option, paired over the {n_folds} validation folds")
+        print(paired_tests(rows, metric, params["evaluate"]["confidence"]).to_string(index=False))
 
 
 if __name__ == "__main__":
