@@ -409,52 +409,46 @@ def log_style_transfer_runs(*, uri: str, experiment: str, table: Sequence[dict],
     return _log_results(uri, experiment, origin, results())
 
 
-def log_transcription_run(*, uri: str, experiment: str, table: Sequence[dict], scores: Sequence[str], params: dict,
-                          tags: dict, artifacts: list[str | Path], origin: RunOrigin) -> dict:
+def _log_table_run(kind: str, *, uri: str, experiment: str, table: Sequence[dict], metrics: dict[str, float],
+                   params: dict, tags: dict, artifacts: list[str | Path], origin: RunOrigin) -> dict:
+    """One run of a step that writes one table, named and tagged ``kind``, keyed by the dataset and
+    the params; returns {kind: run_id}."""
+    def results():
+        params_digest = tags.get("params_sha256") or params_sha256(params)
+        yield _ResultRun(
+            label=kind,
+            key={"kind": kind, "dataset": origin.dataset, "params_sha256": params_digest,
+                 "dataset_sha256": origin.dataset_sha256},
+            content=list(table), run_name=kind, tags={**tags, KIND_TAG: kind},
+            params=flatten("", params), metrics=metrics, artifacts=artifacts)
+
+    return _log_results(uri, experiment, origin, results())
+
+
+def _finite(metrics: Iterable[tuple[str, object]]) -> dict[str, float]:
+    """{metric key: value} of the pairs whose value is a number (NaN: a one-clip group's interval,
+    a row without a chance figure, is left out)."""
+    return {metric_key(name): float(value) for name, value in metrics if float(value) == float(value)}
+
+
+def log_transcription_run(*, table: Sequence[dict], scores: Sequence[str], **run) -> dict:
     """One run of the transcription step (results/<dataset>/transcription.csv), named
     ``transcription`` and tagged ``kind=transcription``: ``<group_by>.<group>.<score>`` for every
-    row and score (and its interval); returns {"transcription": run_id}."""
-    def results():
-        params_digest = tags.get("params_sha256") or params_sha256(params)
-        metrics = {}
-        for row in table:
-            for name in scores:
-                for suffix in ("", "_ci_low", "_ci_high"):
-                    value = float(row[f"{name}{suffix}"])
-                    if value == value:  # NaN bounds (a group of one clip) are left out
-                        metrics[metric_key(f"{row['group_by']}.{row['group']}.{name}{suffix}")] = value
-        yield _ResultRun(
-            label="transcription",
-            key={"kind": "transcription", "dataset": origin.dataset, "params_sha256": params_digest,
-                 "dataset_sha256": origin.dataset_sha256},
-            content=list(table), run_name="transcription", tags={**tags, KIND_TAG: "transcription"},
-            params=flatten("", params), metrics=metrics, artifacts=artifacts)
-
-    return _log_results(uri, experiment, origin, results())
+    row and score (and its interval); returns {"transcription": run_id}. ``run``: uri, experiment,
+    params, tags, artifacts and origin, as :func:`_log_table_run` takes them."""
+    metrics = _finite((f"{row['group_by']}.{row['group']}.{name}{suffix}", row[f"{name}{suffix}"])
+                      for row in table for name in scores for suffix in ("", "_ci_low", "_ci_high"))
+    return _log_table_run("transcription", table=table, metrics=metrics, **run)
 
 
-def log_assist_run(*, uri: str, experiment: str, table: Sequence[dict], params: dict, tags: dict,
-                   artifacts: list[str | Path], origin: RunOrigin) -> dict:
+def log_assist_run(*, table: Sequence[dict], **run) -> dict:
     """One run of the evaluation of ``musicfusion assist`` (results/<dataset>/assist.csv), named ``assist``
     and tagged ``kind=assist``: ``<part>.<task>.<query>.<metric>`` (value, interval and chance) for every
-    row; returns {"assist": run_id}."""
-    def results():
-        params_digest = tags.get("params_sha256") or params_sha256(params)
-        metrics = {}
-        for row in table:
-            for suffix, column in (("", "value"), ("_ci_low", "ci_low"), ("_ci_high", "ci_high"),
-                                   ("_chance", "chance")):
-                value = float(row[column])
-                if value == value:  # NaN (no interval, no chance figure) is left out
-                    metrics[metric_key(f"{row['part']}.{row['task']}.{row['query']}.{row['metric']}{suffix}")] = value
-        yield _ResultRun(
-            label="assist",
-            key={"kind": "assist", "dataset": origin.dataset, "params_sha256": params_digest,
-                 "dataset_sha256": origin.dataset_sha256},
-            content=list(table), run_name="assist", tags={**tags, KIND_TAG: "assist"},
-            params=flatten("", params), metrics=metrics, artifacts=artifacts)
-
-    return _log_results(uri, experiment, origin, results())
+    row; returns {"assist": run_id}. ``run`` as for :func:`log_transcription_run`."""
+    metrics = _finite((f"{row['part']}.{row['task']}.{row['query']}.{row['metric']}{suffix}", row[column])
+                      for row in table for suffix, column in (("", "value"), ("_ci_low", "ci_low"),
+                                                              ("_ci_high", "ci_high"), ("_chance", "chance")))
+    return _log_table_run("assist", table=table, metrics=metrics, **run)
 
 
 def robustness_metrics(summary, relative, scores: Sequence[str]) -> dict[str, float]:
