@@ -126,8 +126,8 @@ def method_params(wildcards):
     return METHOD_PARAMS[wildcards.method]
 
 
-def _shard_settings(feature_set, features):
-    return {"feature_set": feature_set, "features": features,
+def _shard_settings(feature_kind, features):
+    return {"feature_kind": feature_kind, "features": features,
             "sample_rate": config["preprocess"]["audio"]["sample_rate"], "fps": config["preprocess"]["video"]["fps"]}
 
 
@@ -157,7 +157,7 @@ def method_inputs(wildcards):
     method = METHOD_PARAMS[wildcards.method]
     folds = [f"{FEATURES}/fold-{i}/clips.csv" for i in FOLDS]
     if method["type"] == "control":
-        return folds + [str(feature_file(FEATURES, m, feature_set="control")) for m in method["modalities"]]
+        return folds + [str(feature_file(FEATURES, m, feature_kind="control")) for m in method["modalities"]]
     files = [str(feature_file(FEATURES, m)) for m in method["modalities"] if not extractor(m).per_fold]
     files += [str(feature_file(FEATURES, m, i, per_fold=True)) for m in method["modalities"]
               if extractor(m).per_fold for i in FOLDS]
@@ -168,8 +168,8 @@ def final_model_inputs(wildcards):
     """What one method's final model reads: per modality, the dataset's own features (the text's TF-IDF
     fitted on its training clips) or its shortcut controls."""
     method = METHOD_PARAMS[wildcards.method]
-    feature_set = "control" if method["type"] == "control" else "content"
-    return [str(feature_file(FEATURES, m, feature_set=feature_set)) for m in method["modalities"]]
+    feature_kind = "control" if method["type"] == "control" else "content"
+    return [str(feature_file(FEATURES, m, feature_kind=feature_kind)) for m in method["modalities"]]
 
 
 def perturb_settings(wildcards):

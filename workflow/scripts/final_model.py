@@ -13,7 +13,7 @@ with log_to(snakemake.log[0]):
     params = snakemake.params
     spec = parse_method(params.method, params.learners)
     # The dataset's own split (fold None): its features, the text's TF-IDF fitted on its training clips.
-    X, clips = load_features(Path(snakemake.input.clips).parent, spec.modalities, None, spec.feature_set,
+    X, clips = load_features(Path(snakemake.input.clips).parent, spec.modalities, None, spec.feature_kind,
                              complete=False)
     tuning = Tuning(params.tuning["n_trials"], params.tuning["startup_trials"], params.selection_metric)
     models, validation = fit_final(spec, params.tasks, X, clips, params.seed, tuning)

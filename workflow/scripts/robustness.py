@@ -5,7 +5,7 @@ from pathlib import Path
 from musicfusion.evaluation.robustness import method_sweep
 from musicfusion.features.matrices import load_features
 from musicfusion.features.text import fit_on_split
-from musicfusion.models.methods import feature_set_of
+from musicfusion.models.methods import feature_kind_of
 from musicfusion.plumbing.files import load_npz, load_pickle, write_csv
 from musicfusion.plumbing.scriptlog import log_to
 
@@ -13,7 +13,7 @@ with log_to(snakemake.log[0]):
     method, params = snakemake.wildcards.method, snakemake.params
     settings = params.method
     feature_dir = Path(snakemake.input.clips).parent
-    folds = (load_features(feature_dir, settings["modalities"], fold, feature_set_of(settings), complete=False)
+    folds = (load_features(feature_dir, settings["modalities"], fold, feature_kind_of(settings), complete=False)
              for fold in range(params.n_folds))
     perturbed = {Path(path).stem: load_npz(path) for path in snakemake.input.perturbed}
     text_shards = [load_npz(path) for path in snakemake.input.text_shards]

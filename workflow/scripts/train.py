@@ -13,7 +13,7 @@ with log_to(snakemake.log[0]):
     spec = parse_method(params.method, params.learners)
     feature_dir = Path(snakemake.input.clips).parent
     # Every clip, a modality it lacks as NaN: each method handles absence its own way.
-    folds = (load_features(feature_dir, spec.modalities, fold, spec.feature_set, complete=False)
+    folds = (load_features(feature_dir, spec.modalities, fold, spec.feature_kind, complete=False)
              for fold in range(params.n_folds))
     tuning = Tuning(params.tuning["n_trials"], params.tuning["startup_trials"], params.selection_metric)
     models, predictions, trials = train(spec, params.tasks, folds, params.seed, tuning)

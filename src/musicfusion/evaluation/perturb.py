@@ -126,6 +126,6 @@ def perturb_shard(modality: str, shard: dict, perturbation: str, level: float, s
     return {"clip_ids": ids, key: data, "lengths": np.array([len(c) for c in clips], dtype=shard["lengths"].dtype)}
 
 
-def condition_key(feature_set: str, perturbation: str, level_index: int) -> str:
+def condition_key(feature_kind: str, perturbation: str, level_index: int) -> str:
     """The array name, in a perturbed-features npz, of one feature set at one level."""
-    return f"{feature_set}__{perturbation}__{level_index}"
+    return f"{feature_kind}__{perturbation}__{level_index}"

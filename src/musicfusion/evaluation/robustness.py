@@ -211,7 +211,7 @@ def relative_robustness(summary: pd.DataFrame, metric: str, noise: dict) -> pd.D
     return pd.DataFrame(rows, columns=RELATIVE_COLUMNS)
 
 
-def noisy_features(perturbed: dict[str, dict], clips: pd.DataFrame, method_modalities, feature_set: str,
+def noisy_features(perturbed: dict[str, dict], clips: pd.DataFrame, method_modalities, feature_kind: str,
                    noise: dict, text_vectorizer=None) -> dict:
     """(perturbation, modality, level) -> the degraded matrix of one of the method's modalities,
     rows as in ``clips``. ``perturbed`` maps each modality to its gathered perturbed npz; text
@@ -223,8 +223,8 @@ def noisy_features(perturbed: dict[str, dict], clips: pd.DataFrame, method_modal
     for modality in method_modalities:
         for perturbation, levels in perturbations_of(modality, noise).items():
             for index, level in enumerate(levels):
-                documents = feature_set == "content" and not per_shard(modality)  # degraded texts, not features
-                key = condition_key("text" if documents else feature_set, perturbation, index)
+                documents = feature_kind == "content" and not per_shard(modality)  # degraded texts, not features
+                key = condition_key("text" if documents else feature_kind, perturbation, index)
                 matrix = perturbed[modality][key]
                 if documents:
                     matrix = text.transform(text_vectorizer, [str(d) for d in matrix])[0]
@@ -242,14 +242,14 @@ def method_sweep(method: str, method_params: dict, fold_models: list[dict], fold
     for absent modalities); ``fold_models`` are the fold's tuned models (musicfusion.models.train);
     ``text_vectorizer_of(clips)`` fits a fold's TF-IDF when the method reads text.
     """
-    from musicfusion.models.methods import feature_set_of
+    from musicfusion.models.methods import feature_kind_of
 
-    feature_set, frames = feature_set_of(method_params), []
+    feature_kind, frames = feature_kind_of(method_params), []
     reads = list(method_params["modalities"])
     for index, (X, clips) in enumerate(folds):
-        vectorizer = (text_vectorizer_of(clips) if feature_set == "content" and "text" in reads
+        vectorizer = (text_vectorizer_of(clips) if feature_kind == "content" and "text" in reads
                       and perturbations_of("text", noise) else None)
-        noisy = noisy_features(perturbed, clips, [m for m in reads if m in perturbed], feature_set, noise, vectorizer)
+        noisy = noisy_features(perturbed, clips, [m for m in reads if m in perturbed], feature_kind, noise, vectorizer)
         # The curves of modalities the method does not read: its clean score at every level.
         noisy.update({(p, m, level): None for m in modalities if m not in reads
                       for p, levels in perturbations_of(m, noise).items() for level in levels})

@@ -23,13 +23,13 @@ from musicfusion.plumbing.paths import feature_file, fold_dir
 
 
 def modality_file(feature_dir: str | Path, modality: str, fold: int | None = None,
-                  feature_set: str = "content") -> Path:
+                  feature_kind: str = "content") -> Path:
     """The npz of one modality's features of a feature set (a per-fold extractor's: the fold's own)."""
-    return feature_file(feature_dir, modality, fold, feature_set, per_fold=extractor(modality).per_fold)
+    return feature_file(feature_dir, modality, fold, feature_kind, per_fold=extractor(modality).per_fold)
 
 
 def load_features(feature_dir: str | Path, modalities, fold: int | None = None,
-                  feature_set: str = "content", complete: bool = True) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+                  feature_kind: str = "content", complete: bool = True) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """The matrices of the given modalities, rows aligned, and the clip table of one fold (or,
     for ``fold=None``, of the dataset's own split).
 
@@ -41,7 +41,7 @@ def load_features(feature_dir: str | Path, modalities, fold: int | None = None,
     clips = clips_with(table, modalities) if complete else table.reset_index(drop=True)
     X = {}
     for modality in modalities:
-        path = modality_file(feature_dir, modality, fold, feature_set)
+        path = modality_file(feature_dir, modality, fold, feature_kind)
         data = load_npz(path)
         X[modality] = rows_of(clips, modality, data["clip_ids"], data["X"], where=path)
     return X, clips

@@ -144,8 +144,8 @@ class _Fusion(ClassifierMixin, BaseEstimator):
     multitask = False
     # True for methods with one learner on the joined modalities (``learners[JOINT]``).
     joint = False
-    # The features the method reads (musicfusion.plumbing.paths.FEATURE_SETS).
-    feature_set = "content"
+    # The features the method reads (musicfusion.plumbing.paths.FEATURE_KINDS).
+    feature_kind = "content"
 
     def _learner(self, unit: str, scale: bool = True):
         if unit not in (self.learners or {}):
@@ -281,10 +281,10 @@ class ShortcutControl(SingleModality):
     controls: length, loudness, voices...), so a reader sees what a shortcut alone achieves.
 
     The estimator is SingleModality's; only the features it is given differ
-    (:func:`feature_set_of`).
+    (:func:`feature_kind_of`).
     """
 
-    feature_set = "control"
+    feature_kind = "control"
 
 
 class EarlyFusion(_Fusion):

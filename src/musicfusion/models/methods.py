@@ -54,13 +54,13 @@ def estimator_class(method_params: Mapping) -> type:
     return REGISTRY[kind]
 
 
-def feature_set_of(method_params: Mapping) -> str:
+def feature_kind_of(method_params: Mapping) -> str:
     """Which features a ``methods`` entry reads: its modalities' own, or their shortcut controls."""
-    return estimator_class(method_params).feature_set
+    return estimator_class(method_params).feature_kind
 
 
 def is_control(method_params: Mapping) -> bool:
-    return feature_set_of(method_params) == "control"
+    return feature_kind_of(method_params) == "control"
 
 
 def learner_units(method_params: Mapping) -> list[str]:
@@ -114,8 +114,8 @@ class MethodSpec:
         return self.estimator.multitask
 
     @property
-    def feature_set(self) -> str:
-        return self.estimator.feature_set
+    def feature_kind(self) -> str:
+        return self.estimator.feature_kind
 
     def learner_specs(self, values: Mapping | None = None) -> dict[str, dict]:
         """Each unit's learner spec (musicfusion.models.learners): its untuned settings with

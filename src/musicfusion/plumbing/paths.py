@@ -22,8 +22,9 @@ from pathlib import Path
 # The project folder of a source checkout (the package is installed in editable mode).
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = "workflow/schemas/params.schema.yaml"
-# Feature sets a method can read: its modalities' own features, or their shortcut controls.
-FEATURE_SETS = ("content", "control")
+# The kinds of features a method can read: its modalities' own (its feature sets, content), or
+# their shortcut controls.
+FEATURE_KINDS = ("content", "control")
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,12 @@ def fold_dir(feature_dir: str | Path, fold: int | None) -> Path:
     return Path(feature_dir) if fold is None else Path(feature_dir) / f"fold-{fold}"
 
 
-def feature_file(feature_dir: str | Path, modality: str, fold: int | None = None, feature_set: str = "content",
+def feature_file(feature_dir: str | Path, modality: str, fold: int | None = None, feature_kind: str = "content",
                  per_fold: bool = False) -> Path:
-    """The npz of one modality's features of a feature set; ``per_fold`` features (fitted on each
-    fold's training clips) live in the fold's folder."""
-    if feature_set not in FEATURE_SETS:
-        raise ValueError(f"unknown feature set {feature_set!r}; known: {list(FEATURE_SETS)}")
-    if feature_set == "control":
+    """The npz of one modality's (or feature set's) features of a kind (content or control);
+    ``per_fold`` features (fitted on each fold's training clips) live in the fold's folder."""
+    if feature_kind not in FEATURE_KINDS:
+        raise ValueError(f"unknown kind of features {feature_kind!r}; known: {list(FEATURE_KINDS)}")
+    if feature_kind == "control":
         return Path(feature_dir) / "control" / f"{modality}.npz"
     return (fold_dir(feature_dir, fold) if per_fold else Path(feature_dir)) / f"{modality}.npz"

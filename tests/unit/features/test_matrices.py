@@ -72,10 +72,10 @@ def test_load_features_of_the_control_set_reads_the_controls(tmp_path):
     controls = np.arange(8, dtype=np.float32).reshape(4, 2)
     save_npz(tmp_path / "control" / "text.npz", clip_ids=np.array(ids), X=controls,
              feature_names=np.array(["n_chars", "n_words"]))
-    X, _ = load_features(tmp_path, ["text"], feature_set="control")
+    X, _ = load_features(tmp_path, ["text"], feature_kind="control")
     assert np.array_equal(X["text"], controls)
-    with pytest.raises(ValueError, match="unknown feature set"):
-        load_features(tmp_path, ["text"], feature_set="shortcut")
+    with pytest.raises(ValueError, match="unknown kind of features"):
+        load_features(tmp_path, ["text"], feature_kind="shortcut")
 
 
 def test_load_features_aligns_rows_by_clip_id_and_names_a_missing_clip(tmp_path):

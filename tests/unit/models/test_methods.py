@@ -12,7 +12,7 @@ from musicfusion import MODALITIES
 from musicfusion.models.fusion import JOINT
 from musicfusion.models.methods import (
     build_method,
-    feature_set_of,
+    feature_kind_of,
     is_control,
     learner_names,
     learner_units,
@@ -39,8 +39,8 @@ def test_a_control_is_the_single_modality_learner_on_control_features():
     control = build("control", ["audio"], values={"audio.C": 0.5})
     assert isinstance(control, ShortcutControl) and isinstance(control, SingleModality)
     assert control.learners == {"audio": {"name": "logistic", "C": 0.5, "max_iter": 1000}}
-    assert feature_set_of({"type": "control", "modalities": ["audio"]}) == "control"
-    assert feature_set_of({"type": "single_modality", "modalities": ["audio"]}) == "content"
+    assert feature_kind_of({"type": "control", "modalities": ["audio"]}) == "control"
+    assert feature_kind_of({"type": "single_modality", "modalities": ["audio"]}) == "content"
     assert is_control({"type": "control"}) and not is_control({"type": "late_fusion"})
 
 
