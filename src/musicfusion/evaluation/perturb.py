@@ -127,5 +127,6 @@ def perturb_shard(modality: str, shard: dict, perturbation: str, level: float, s
 
 
 def condition_key(feature_kind: str, perturbation: str, level_index: int) -> str:
-    """The array name, in a perturbed-features npz, of one feature set at one level."""
+    """The array name, in a perturbed-features npz, of one kind of features (or ``text``, the degraded
+    documents) under one perturbation at one level."""
     return f"{feature_kind}__{perturbation}__{level_index}"

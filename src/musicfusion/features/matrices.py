@@ -24,7 +24,8 @@ from musicfusion.plumbing.paths import feature_file, fold_dir
 
 def modality_file(feature_dir: str | Path, modality: str, fold: int | None = None,
                   feature_kind: str = "content") -> Path:
-    """The npz of one modality's features of a feature set (a per-fold extractor's: the fold's own)."""
+    """The npz of one modality's (or feature set's) features of a kind, content or control (a per-fold
+    extractor's: the fold's own)."""
     return feature_file(feature_dir, modality, fold, feature_kind, per_fold=extractor(modality).per_fold)
 
 
